@@ -1,0 +1,2 @@
+//! arcus: the admin tool (port of arcus.sh).
+fn main() {}

@@ -1,0 +1,1 @@
+//! arcus-lab: the engine behind `cargo xtask lab` and the conformance suite.

@@ -1,0 +1,2 @@
+//! memcached: the reference Arcus cache node.
+fn main() {}

@@ -1,0 +1,1 @@
+//! The conformance suite: scenarios as tests (see tests/scenarios.rs).
