@@ -1,2 +1,163 @@
-//! memcached: the reference Arcus cache node.
-fn main() {}
+//! memcached: the reference Arcus cache node. Start order: flags, privileges, daemon, listener,
+//! heartbeat, ZooKeeper; then serve until a signal, `shutdown`, or a fatal cluster event.
+
+mod cli;
+mod daemon;
+mod log;
+mod protocol;
+mod server;
+mod state;
+mod store;
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::watch;
+
+use state::{Counters, Settings, State, Stop};
+
+const HB_INTERVAL: Duration = Duration::from_secs(3);
+const HB_TIMEOUT_MS: u64 = 10_000;
+const HB_FAILSTOP_MS: u64 = 60_000;
+
+fn main() {
+    let args = cli::parse();
+    log::init(args.syslog(), args.verbose);
+    if let Err(e) = daemon::drop_privileges(args.user.as_deref()) {
+        log!("{e}");
+        std::process::exit(e.exit_code());
+    }
+    if args.daemon {
+        if let Err(e) = daemon::daemonize(args.verbose > 0) {
+            log!("{e}");
+            std::process::exit(e.exit_code());
+        }
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(args.threads)
+        .enable_all()
+        .build()
+        .context("starting the worker threads");
+    let code = match runtime {
+        Ok(rt) => rt.block_on(run(args)),
+        Err(e) => {
+            log!("{e:#}");
+            71
+        }
+    };
+    std::process::exit(code);
+}
+
+async fn run(args: cli::Args) -> i32 {
+    let ip: IpAddr = match args.listen.parse() {
+        Ok(ip) => ip,
+        Err(_) => {
+            log!("invalid listen address {}", args.listen);
+            return 1;
+        }
+    };
+    let listener = match server::bind(SocketAddr::new(ip, args.port), args.backlog) {
+        Ok(l) => l,
+        Err(e) => {
+            log!("failed to listen on TCP port {}: {e}", args.port);
+            log!("shutting down");
+            return 71;
+        }
+    };
+    let (serving, _) = watch::channel(false);
+    let (stop, _) = watch::channel(None);
+    let state = Arc::new(State {
+        store: store::Store::new(args.memory_mb as usize * 1024 * 1024, args.item_size),
+        counters: Counters::default(),
+        settings: Settings {
+            port: args.port,
+            max_conns: args.max_conns,
+            threads: args.threads,
+            item_max: args.item_size,
+            unknown_reply: if args.ascii_scrub() { b"ERROR no matching command\r\n" } else { b"ERROR unknown command\r\n" },
+            delimiter: args.delimiter.clone().unwrap_or_else(|| ":".into()),
+            backlog: args.backlog,
+        },
+        verbosity: AtomicU8::new(args.verbose),
+        started: Instant::now(),
+        zk: None,
+        serving,
+        stop,
+    });
+    let acceptor = tokio::spawn(server::accept_loop(listener, state.clone()));
+    tokio::spawn(heartbeat(state.clone()));
+    state.serving.send_replace(true);
+    let why = wait_for_stop(&state).await;
+    graceful_stop(&state, why, acceptor).await;
+    0
+}
+
+/// Waits for SIGINT, SIGTERM, `shutdown` or a heartbeat failstop; returns the reason.
+async fn wait_for_stop(state: &State) -> Stop {
+    let mut stop = state.stop.subscribe();
+    let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else {
+        log!("cannot install signal handlers");
+        return Stop::Signal("SIGTERM");
+    };
+    tokio::select! {
+        _ = int.recv() => { state.request_stop(Stop::Signal("SIGINT")); }
+        _ = term.recv() => { state.request_stop(Stop::Signal("SIGTERM")); }
+        _ = stop.wait_for(|s| s.is_some()) => {}
+    }
+    let why = state.stop.borrow().expect("a stop reason was set");
+    why
+}
+
+async fn graceful_stop(state: &State, why: Stop, acceptor: tokio::task::JoinHandle<()>) {
+    if let Stop::Signal(name) = why {
+        logv!("memcached shutdown by signal({name})");
+    }
+    log!("Initiating arcus memcached shutdown...");
+    acceptor.abort();
+    let _ = acceptor.await;
+    log!("Listen sockets closed.");
+    if let Stop::Command(secs) = why {
+        // drain: give connected clients up to the delay to finish
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+        while state.counters.curr_conns.load(Ordering::Relaxed) > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    log!("Worker threads terminated.");
+    log!("Memcached engine destroyed.");
+    log!("Arcus memcached terminated.");
+}
+
+/// Every 3 s: a `set arcus:zk-ping 1 0 1` through a worker thread; counts and times it, and
+/// stops the node when the accumulated slow-ping latency passes hb_failstop.
+async fn heartbeat(state: Arc<State>) {
+    let mut tick = tokio::time::interval(HB_INTERVAL);
+    tick.tick().await;
+    let mut accumulated = 0;
+    loop {
+        tick.tick().await;
+        let t0 = Instant::now();
+        let s = state.clone();
+        let ping = tokio::spawn(async move { s.store.store(store::Mode::Set, b"arcus:zk-ping", 1, 0, b"1") });
+        let _ = ping.await;
+        let latency = t0.elapsed().as_millis() as u64;
+        let c = &state.counters;
+        state::bump(&c.hb_count);
+        c.hb_latency_ms.store(latency, Ordering::Relaxed);
+        if latency <= HB_TIMEOUT_MS {
+            accumulated = 0;
+            continue;
+        }
+        accumulated += latency;
+        log!("Heartbeat failure. hb_timeout={HB_TIMEOUT_MS} hb_latency={latency} accumulated_hb_latency={accumulated}");
+        if accumulated > HB_FAILSTOP_MS {
+            log!("consecutive heartbeat failures. Shutting down...");
+            state.request_stop(Stop::Heartbeat);
+            return;
+        }
+    }
+}

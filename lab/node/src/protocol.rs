@@ -1,0 +1,461 @@
+//! The memcached text protocol: an incremental parser over a connection's read buffer that runs
+//! each complete command against the store and appends memcached's exact reply bytes.
+
+use std::io::Write;
+use std::sync::atomic::Ordering;
+
+use crate::log;
+use crate::state::{bump, ClusterRequest, State, Stop, VERSION};
+use crate::store::{DeltaError, Mode, Stored};
+
+pub const KEY_MAX: usize = 250;
+/// memcached closes a connection whose command line grows past this without a newline.
+const LINE_MAX: usize = 2048;
+/// A multi-key get line may be longer; beyond this it is refused too.
+const GET_LINE_MAX: usize = 1 << 20;
+
+/// What the connection loop must do after a step.
+#[derive(Debug)]
+pub enum Step {
+    /// `n` bytes consumed; parse on
+    Done(usize),
+    /// the buffer holds no complete command; at least `n` bytes are needed in all
+    More(usize),
+    /// a cluster request to await; its reply goes out unless `noreply`
+    Cluster(usize, ClusterRequest),
+    /// close the connection (quit, an endless line)
+    Close,
+}
+
+/// Per-connection parser state.
+#[derive(Default)]
+pub struct Conn {
+    /// bytes of a refused value still to skip
+    swallow: usize,
+}
+
+fn is(t: &[u8], s: &str) -> bool {
+    t == s.as_bytes()
+}
+
+fn num<T: std::str::FromStr>(t: &[u8]) -> Option<T> {
+    std::str::from_utf8(t).ok()?.parse().ok()
+}
+
+/// Runs at most one command from the front of `buf`, appending its reply to `out`.
+pub fn step(conn: &mut Conn, buf: &[u8], state: &State, out: &mut Vec<u8>) -> Step {
+    if conn.swallow > 0 {
+        let n = conn.swallow.min(buf.len());
+        conn.swallow -= n;
+        return if n == 0 { Step::More(1) } else { Step::Done(n) };
+    }
+    let Some(nl) = memchr::memchr(b'\n', buf) else {
+        let get = buf.starts_with(b"get ") || buf.starts_with(b"gets ");
+        let limit = if get { GET_LINE_MAX } else { LINE_MAX };
+        return if buf.len() > limit { Step::Close } else { Step::More(buf.len() + 1) };
+    };
+    let line = &buf[..nl];
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let mut tokens: Vec<&[u8]> = Vec::with_capacity(8);
+    tokens.extend(line.split(|&b| b == b' ').filter(|t| !t.is_empty()));
+    let consumed = nl + 1;
+    let cmd = tokens.first().copied().unwrap_or(b"");
+    let n = tokens.len();
+    let mut r = Reply { out, noreply: false };
+    match cmd {
+        b"get" | b"gets" if n >= 2 => get(state, &tokens[1..], None, cmd == b"gets", &mut r),
+        b"gat" | b"gats" if n >= 2 => match num::<i64>(tokens[1]) {
+            Some(exp) => get(state, &tokens[2..], Some(exp), cmd == b"gats", &mut r),
+            None => r.line("CLIENT_ERROR invalid exptime argument"),
+        },
+        b"set" | b"add" | b"replace" | b"append" | b"prepend" if n == 5 || n == 6 => {
+            return update(conn, state, &tokens, &buf[consumed..], consumed, &mut r);
+        }
+        b"cas" if n == 6 || n == 7 => return update(conn, state, &tokens, &buf[consumed..], consumed, &mut r),
+        b"delete" if (2..=4).contains(&n) => delete(state, &tokens, &mut r),
+        b"incr" | b"decr" if n == 3 || n == 4 => delta(state, &tokens, cmd == b"incr", &mut r),
+        b"touch" if n == 3 || n == 4 => touch(state, &tokens, &mut r),
+        b"flush_all" if n <= 3 => flush_all(state, &tokens, &mut r),
+        b"version" if n == 1 => r.line(&format!("VERSION {VERSION}")),
+        b"verbosity" if n == 2 || n == 3 => {
+            r.noreply = is(tokens[n - 1], "noreply");
+            match num::<u8>(tokens[1]) {
+                Some(level) => {
+                    state.verbosity.store(level, Ordering::Relaxed);
+                    r.line("OK")
+                }
+                None => r.line("CLIENT_ERROR bad command line format"),
+            }
+        }
+        b"stats" => stats(state, &tokens[1..], &mut r),
+        b"quit" if n == 1 => return Step::Close,
+        b"ready" if n == 1 => r.line(if state.ready() { "READY" } else { "NOT_READY" }),
+        b"config" if n == 2 || n == 3 => config(state, &tokens[1..], &mut r),
+        b"zkensemble" if n >= 2 => {
+            if let Some(req) = zkensemble(state, &tokens[1..], &mut r) {
+                return Step::Cluster(consumed, req);
+            }
+        }
+        b"shutdown" if n <= 2 => shutdown(state, &tokens[1..], &mut r),
+        _ => r.raw(state.settings.unknown_reply),
+    }
+    Step::Done(consumed)
+}
+
+struct Reply<'a> {
+    out: &'a mut Vec<u8>,
+    noreply: bool,
+}
+
+impl Reply<'_> {
+    fn line(&mut self, s: &str) {
+        if !self.noreply {
+            self.out.extend_from_slice(s.as_bytes());
+            self.out.extend_from_slice(b"\r\n");
+        }
+    }
+    fn raw(&mut self, b: &[u8]) {
+        if !self.noreply {
+            self.out.extend_from_slice(b);
+        }
+    }
+    /// Errors memcached sends even with noreply.
+    fn error(&mut self, s: &str) {
+        self.noreply = false;
+        self.line(s);
+    }
+}
+
+fn get(state: &State, keys: &[&[u8]], touch: Option<i64>, cas: bool, r: &mut Reply) {
+    if keys.iter().any(|k| k.len() > KEY_MAX) {
+        return r.line("CLIENT_ERROR bad command line format");
+    }
+    let c = &state.counters;
+    for key in keys {
+        bump(if touch.is_some() { &c.cmd_touch } else { &c.cmd_get });
+        let out = &mut *r.out;
+        let hit = state.store.get(key, touch, |item| {
+            out.extend_from_slice(b"VALUE ");
+            out.extend_from_slice(item.key);
+            let _ = write!(out, " {} {}", item.flags, item.value.len());
+            if cas {
+                let _ = write!(out, " {}", item.cas);
+            }
+            out.extend_from_slice(b"\r\n");
+            out.extend_from_slice(item.value);
+            out.extend_from_slice(b"\r\n");
+        });
+        match (hit.is_some(), touch.is_some()) {
+            (true, false) => bump(&c.get_hits),
+            (false, false) => bump(&c.get_misses),
+            (true, true) => bump(&c.touch_hits),
+            (false, true) => bump(&c.touch_misses),
+        }
+    }
+    r.out.extend_from_slice(b"END\r\n");
+}
+
+fn update(conn: &mut Conn, state: &State, t: &[&[u8]], rest: &[u8], consumed: usize, r: &mut Reply) -> Step {
+    let is_cas = t[0] == b"cas";
+    let argc = if is_cas { 6 } else { 5 };
+    r.noreply = t.len() == argc + 1 && is(t[argc], "noreply");
+    let key = t[1];
+    let (Some(flags), Some(exptime), Some(vlen)) = (num::<u32>(t[2]), num::<i32>(t[3]), num::<i32>(t[4])) else {
+        r.line("CLIENT_ERROR bad command line format");
+        return Step::Done(consumed);
+    };
+    let cas = if is_cas { num::<u64>(t[5]) } else { Some(0) };
+    let (Some(cas), true, true) = (cas, vlen >= 0, key.len() <= KEY_MAX) else {
+        r.line("CLIENT_ERROR bad command line format");
+        return Step::Done(consumed);
+    };
+    let vlen = vlen as usize;
+    if state.store.too_large(key.len(), vlen) {
+        bump(&state.counters.cmd_set);
+        // drop any old value, as memcached does, then skip the data
+        state.store.delete(key);
+        r.error("SERVER_ERROR object too large for cache");
+        conn.swallow = vlen + 2;
+        return Step::Done(consumed);
+    }
+    if rest.len() < vlen + 2 {
+        return Step::More(consumed + vlen + 2);
+    }
+    let total = consumed + vlen + 2;
+    if &rest[vlen..vlen + 2] != b"\r\n" {
+        r.line("CLIENT_ERROR bad data chunk");
+        return Step::Done(total);
+    }
+    let mode = match t[0] {
+        b"set" => Mode::Set,
+        b"add" => Mode::Add,
+        b"replace" => Mode::Replace,
+        b"append" => Mode::Append,
+        b"prepend" => Mode::Prepend,
+        _ => Mode::Cas(cas),
+    };
+    bump(&state.counters.cmd_set);
+    let res = state.store.store(mode, key, flags, exptime as i64, &rest[..vlen]);
+    if is_cas {
+        bump(match res {
+            Stored::Stored => &state.counters.cas_hits,
+            Stored::Exists => &state.counters.cas_badval,
+            _ => &state.counters.cas_misses,
+        });
+    }
+    match res {
+        Stored::Stored => r.line("STORED"),
+        Stored::NotStored => r.line("NOT_STORED"),
+        Stored::Exists => r.line("EXISTS"),
+        Stored::NotFound => r.line("NOT_FOUND"),
+        Stored::TooLarge => r.error("SERVER_ERROR object too large for cache"),
+    }
+    Step::Done(total)
+}
+
+fn delete(state: &State, t: &[&[u8]], r: &mut Reply) {
+    let noreply = is(t[t.len() - 1], "noreply");
+    let valid = match t.len() {
+        2 => true,
+        3 => is(t[2], "0") || noreply,
+        _ => is(t[2], "0") && noreply,
+    };
+    r.noreply = noreply;
+    if !valid {
+        return r.line("CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]");
+    }
+    if t[1].len() > KEY_MAX {
+        return r.line("CLIENT_ERROR bad command line format");
+    }
+    if state.store.delete(t[1]) {
+        bump(&state.counters.delete_hits);
+        r.line("DELETED")
+    } else {
+        bump(&state.counters.delete_misses);
+        r.line("NOT_FOUND")
+    }
+}
+
+fn delta(state: &State, t: &[&[u8]], incr: bool, r: &mut Reply) {
+    r.noreply = t.len() == 4 && is(t[3], "noreply");
+    if t[1].len() > KEY_MAX {
+        return r.line("CLIENT_ERROR bad command line format");
+    }
+    let Some(d) = num::<u64>(t[2]) else {
+        return r.line("CLIENT_ERROR invalid numeric delta argument");
+    };
+    let c = &state.counters;
+    match state.store.delta(t[1], incr, d) {
+        Ok(v) => {
+            bump(if incr { &c.incr_hits } else { &c.decr_hits });
+            r.line(&v.to_string())
+        }
+        Err(DeltaError::NotFound) => {
+            bump(if incr { &c.incr_misses } else { &c.decr_misses });
+            r.line("NOT_FOUND")
+        }
+        Err(DeltaError::NonNumeric) => r.line("CLIENT_ERROR cannot increment or decrement non-numeric value"),
+    }
+}
+
+fn touch(state: &State, t: &[&[u8]], r: &mut Reply) {
+    r.noreply = t.len() == 4 && is(t[3], "noreply");
+    if t[1].len() > KEY_MAX {
+        return r.line("CLIENT_ERROR bad command line format");
+    }
+    let Some(exp) = num::<i64>(t[2]) else {
+        return r.line("CLIENT_ERROR invalid exptime argument");
+    };
+    bump(&state.counters.cmd_touch);
+    if state.store.touch(t[1], exp) {
+        bump(&state.counters.touch_hits);
+        r.line("TOUCHED")
+    } else {
+        bump(&state.counters.touch_misses);
+        r.line("NOT_FOUND")
+    }
+}
+
+fn flush_all(state: &State, t: &[&[u8]], r: &mut Reply) {
+    r.noreply = is(t[t.len() - 1], "noreply");
+    let args = t.len() - 1 - r.noreply as usize;
+    let delay = match args {
+        0 => Some(0),
+        1 => num::<i64>(t[1]),
+        _ => None,
+    };
+    let Some(delay) = delay else {
+        return r.line("CLIENT_ERROR invalid exptime argument");
+    };
+    bump(&state.counters.cmd_flush);
+    state.store.flush(delay);
+    r.line("OK")
+}
+
+fn stats(state: &State, args: &[&[u8]], r: &mut Reply) {
+    let mut s = String::with_capacity(2048);
+    let mut stat = |k: &str, v: &dyn std::fmt::Display| {
+        use std::fmt::Write as _;
+        let _ = write!(s, "STAT {k} {v}\r\n");
+    };
+    match args {
+        [] => general_stats(state, &mut stat),
+        [a] if is(a, "settings") => {
+            let set = &state.settings;
+            stat("maxbytes", &state.store.limit());
+            stat("maxconns", &set.max_conns);
+            stat("tcpport", &set.port);
+            stat("verbosity", &state.verbosity.load(Ordering::Relaxed));
+            stat("evictions", &"on");
+            stat("num_threads", &set.threads);
+            stat("stat_key_prefix", &set.delimiter);
+            stat("cas_enabled", &"yes");
+            stat("tcp_backlog", &set.backlog);
+            stat("item_size_max", &set.item_max);
+            stat("hb_timeout", &10000);
+            stat("hb_failstop", &60000);
+        }
+        [a] if is(a, "zookeeper") => {
+            let zk = state.zk.as_ref();
+            let flag = |f: Option<bool>| if f.unwrap_or(false) { "true" } else { "false" };
+            stat("zk_libversion", &"zookeeper-client-0.11");
+            stat("zk_timeout", &zk.map_or(0, |z| z.timeout_ms.load(Ordering::Relaxed)));
+            let failstop = zk.is_none_or(|z| z.failstop.load(Ordering::Relaxed));
+            stat("zk_failstop", &if failstop { "on" } else { "off" });
+            stat("zk_connected", &flag(zk.map(|z| z.connected.load(Ordering::Relaxed))));
+            stat("zk_ready", &flag(zk.map(|z| z.ready.load(Ordering::Relaxed))));
+        }
+        [a] if is(a, "reset") => return r.line("RESET"),
+        _ => return r.raw(state.settings.unknown_reply),
+    }
+    r.out.extend_from_slice(s.as_bytes());
+    r.out.extend_from_slice(b"END\r\n");
+}
+
+fn general_stats(state: &State, stat: &mut dyn FnMut(&str, &dyn std::fmt::Display)) {
+    let c = &state.counters;
+    let ld = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
+    let st = state.store.stats();
+    let (user, sys) = rusage();
+    stat("pid", &std::process::id());
+    stat("uptime", &state.started.elapsed().as_secs());
+    stat("time", &crate::store::now());
+    stat("version", &VERSION);
+    stat("pointer_size", &64);
+    stat("rusage_user", &format_args!("{user:.6}"));
+    stat("rusage_system", &format_args!("{sys:.6}"));
+    stat("max_connections", &state.settings.max_conns);
+    stat("curr_connections", &c.curr_conns.load(Ordering::Relaxed));
+    stat("total_connections", &ld(&c.total_conns));
+    stat("rejected_connections", &ld(&c.rejected_conns));
+    stat("cmd_get", &ld(&c.cmd_get));
+    stat("cmd_set", &ld(&c.cmd_set));
+    stat("cmd_flush", &ld(&c.cmd_flush));
+    stat("cmd_touch", &ld(&c.cmd_touch));
+    stat("get_hits", &ld(&c.get_hits));
+    stat("get_misses", &ld(&c.get_misses));
+    stat("delete_misses", &ld(&c.delete_misses));
+    stat("delete_hits", &ld(&c.delete_hits));
+    stat("incr_misses", &ld(&c.incr_misses));
+    stat("incr_hits", &ld(&c.incr_hits));
+    stat("decr_misses", &ld(&c.decr_misses));
+    stat("decr_hits", &ld(&c.decr_hits));
+    stat("cas_misses", &ld(&c.cas_misses));
+    stat("cas_hits", &ld(&c.cas_hits));
+    stat("cas_badval", &ld(&c.cas_badval));
+    stat("touch_hits", &ld(&c.touch_hits));
+    stat("touch_misses", &ld(&c.touch_misses));
+    stat("limit_maxbytes", &st.limit_maxbytes);
+    stat("threads", &state.settings.threads);
+    stat("bytes", &st.bytes);
+    stat("curr_items", &st.curr_items);
+    stat("total_items", &st.total_items);
+    stat("evictions", &st.evictions);
+    stat("hb_count", &ld(&c.hb_count));
+    stat("hb_latency", &ld(&c.hb_latency_ms));
+}
+
+fn rusage() -> (f64, f64) {
+    // SAFETY: getrusage fills the zeroed struct.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    (secs(ru.ru_utime), secs(ru.ru_stime))
+}
+
+fn config(state: &State, t: &[&[u8]], r: &mut Reply) {
+    match t {
+        [k] if is(k, "zkfailstop") => {
+            let on = state.zk.as_ref().is_none_or(|z| z.failstop.load(Ordering::Relaxed));
+            r.line(if on { "zkfailstop on" } else { "zkfailstop off" });
+            r.line("END")
+        }
+        [k, v] if is(k, "zkfailstop") => {
+            let on = match *v {
+                b"on" => true,
+                b"off" => false,
+                _ => return r.line("CLIENT_ERROR bad value"),
+            };
+            if let Some(zk) = &state.zk {
+                zk.failstop.store(on, Ordering::Relaxed);
+            }
+            log!("zkfailstop set to {}", if on { "on" } else { "off" });
+            r.line("END")
+        }
+        [k] if is(k, "memlimit") => {
+            r.line(&format!("memlimit {}", state.store.limit() / (1024 * 1024)));
+            r.line("END")
+        }
+        [k, v] if is(k, "memlimit") => match num::<usize>(v) {
+            Some(mb) if mb > 0 && mb.checked_mul(1024 * 1024).is_some_and(|b| b as u64 >= state.store.stats().bytes) => {
+                state.store.set_limit(mb * 1024 * 1024);
+                r.line("END")
+            }
+            Some(_) => r.line("CLIENT_ERROR bad value"),
+            None => r.line("CLIENT_ERROR bad command line format"),
+        },
+        _ => r.line("CLIENT_ERROR bad command line format"),
+    }
+}
+
+fn zkensemble(state: &State, t: &[&[u8]], r: &mut Reply) -> Option<ClusterRequest> {
+    let Some(zk) = &state.zk else {
+        r.line("ERROR not using ZooKeeper");
+        return None;
+    };
+    match t {
+        [s] if is(s, "get") => {
+            if zk.ready.load(Ordering::Relaxed) || zk.connected.load(Ordering::Relaxed) {
+                let list = zk.ensemble.lock().unwrap().clone();
+                r.raw(format!("{list}\r\n\n\r\n").as_bytes());
+            } else {
+                r.line("ERROR failed to get the ensemble address");
+            }
+            None
+        }
+        [s, list] if is(s, "set") => Some(ClusterRequest::SetEnsemble(String::from_utf8_lossy(list).into_owned())),
+        [s] if is(s, "rejoin") => Some(ClusterRequest::Rejoin),
+        _ => {
+            r.line("CLIENT_ERROR bad command line format");
+            None
+        }
+    }
+}
+
+fn shutdown(state: &State, t: &[&[u8]], r: &mut Reply) {
+    let secs = match t {
+        [] => 2,
+        [s] => match num::<i64>(s) {
+            Some(n @ 0..=600) => n as u64,
+            Some(_) => return r.line("CLIENT_ERROR invalid arguments"),
+            None => return r.line("CLIENT_ERROR bad command line format"),
+        },
+        _ => return r.line("CLIENT_ERROR bad command line format"),
+    };
+    if state.request_stop(Stop::Command(secs)) {
+        log!("shutdown scheduled (time={secs}, dynamic={})", !t.is_empty() as u8);
+        r.line("OK")
+    } else {
+        r.line("DENIED")
+    }
+}
