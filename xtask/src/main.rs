@@ -1,2 +1,56 @@
-//! cargo xtask.
-fn main() {}
+//! `cargo xtask`: the lab's command line for people and CI. This file only parses and
+//! dispatches; each command lives in its own module.
+
+mod bench;
+mod doctor;
+mod lab;
+mod test;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", bin_name = "cargo xtask", about = "arcus-lab: an Arcus cache cloud in containers, and its conformance suite")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Bring labs up and down, look into them.
+    #[command(subcommand)]
+    Lab(lab::LabCommand),
+    /// Check the machine: Docker engine, API version, mmdebstrap, disk, stale labs.
+    Doctor,
+    /// Benchmarks (figures, never pass/fail).
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
+    /// Build the images, then run the whole test suite with cargo-nextest.
+    Test(test::TestArgs),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Lab(cmd) => lab::run(cmd).await,
+            Command::Doctor => doctor::run().await,
+            Command::Bench(cmd) => bench::run(cmd).await,
+            Command::Test(args) => test::run(args).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

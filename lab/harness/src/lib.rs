@@ -1,1 +1,18 @@
 //! arcus-lab: the engine behind `cargo xtask lab` and the conformance suite.
+//!
+//! Where things live: `engine` (every Docker call), `images` (base/host/admin images), `lab`
+//! (the four machines, run ids, the address guard), `flavour` (reference node or a user's Arcus),
+//! `wait` (bounded polling), `progress` (progress lines), `paths` (state directory).
+
+pub mod engine;
+pub mod flavour;
+pub mod images;
+pub mod lab;
+pub mod paths;
+pub mod progress;
+pub mod wait;
+
+pub use engine::Engine;
+pub use flavour::Flavour;
+pub use lab::{AddressGuard, Lab, LabError, Owner, RunId, UpOptions};
+pub use progress::Progress;

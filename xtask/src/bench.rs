@@ -1,0 +1,82 @@
+//! `cargo xtask bench ...`: benchmarks that print figures and write them to
+//! `target/arcus-lab/bench/<name>.json`. They measure; they never pass or fail on a figure.
+
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use arcus_lab::lab as labs;
+use arcus_lab::{Engine, Flavour, Lab, Owner, Progress, RunId, UpOptions};
+use clap::Subcommand;
+
+#[derive(Subcommand)]
+pub enum BenchCommand {
+    /// Time `lab up --bare` until every sshd answers: cold (lab images removed first) and warm
+    /// (median of 5), plus an idle host container's memory.
+    LabUp {
+        /// Skip the cold run (keeps the images).
+        #[arg(long)]
+        warm_only: bool,
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
+}
+
+pub async fn run(cmd: BenchCommand) -> Result<ExitCode> {
+    match cmd {
+        BenchCommand::LabUp { warm_only, runs } => lab_up(warm_only, runs).await,
+    }
+}
+
+async fn lab_up(warm_only: bool, runs: usize) -> Result<ExitCode> {
+    let engine = Engine::connect().await?;
+    let mut cold = None;
+    if !warm_only {
+        for image in arcus_lab::images::present(&engine).await? {
+            engine.remove_image(&image).await?;
+        }
+        cold = Some(time_up(&engine).await?.0);
+    }
+    let mut warm = Vec::new();
+    let mut idle_host_mib = 0.0;
+    for i in 0..runs {
+        let (took, memory) = time_up(&engine).await?;
+        eprintln!("warm run {}: {:.2} s", i + 1, took.as_secs_f64());
+        warm.push(took.as_secs_f64());
+        idle_host_mib = memory;
+    }
+    warm.sort_by(|a, b| a.total_cmp(b));
+    let median = warm.get(warm.len() / 2).copied().unwrap_or(f64::NAN);
+    println!("{:<34} {:>10}", "measure", "value");
+    if let Some(cold) = cold {
+        println!("{:<34} {:>8.2} s", "cold lab up --bare (images built)", cold.as_secs_f64());
+    }
+    println!("{:<34} {:>8.2} s", format!("warm lab up --bare (median of {runs})"), median);
+    println!("{:<34} {:>6.1} MiB", "idle host container memory", idle_host_mib);
+    let json = serde_json::json!({
+        "cold_seconds": cold.map(|c| c.as_secs_f64()),
+        "warm_seconds": warm,
+        "warm_median_seconds": median,
+        "idle_host_container_mib": idle_host_mib,
+    });
+    let dir = arcus_lab::paths::state_dir().join("bench");
+    std::fs::create_dir_all(&dir)?;
+    let file = dir.join("lab-up.json");
+    std::fs::write(&file, serde_json::to_string_pretty(&json)?).with_context(|| format!("write {}", file.display()))?;
+    println!("written to {}", file.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One `lab up --bare` (until every sshd answers), then the memory of memcached-1 after a
+/// second of idling, then down.
+async fn time_up(engine: &Engine) -> Result<(Duration, f64)> {
+    let options = UpOptions { run: RunId::fresh(), owner: Owner::ThisProcess, flavour: Flavour::Reference };
+    let started = Instant::now();
+    let lab = Lab::up(engine, &options, &Progress::stderr()).await?;
+    let took = started.elapsed();
+    let host = lab.host("memcached-1")?.container.clone();
+    tokio::time::sleep(Duration::from_secs(1)).await; // idle on purpose: this is what is measured
+    let memory = engine.memory_usage(&host).await? as f64 / (1u64 << 20) as f64;
+    labs::down(engine, &options.run).await?;
+    Ok((took, memory))
+}

@@ -1,0 +1,56 @@
+//! `cargo xtask doctor`: what this machine gives the lab, each finding with the line that fixes it.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use arcus_lab::lab as labs;
+use arcus_lab::Engine;
+
+pub async fn run() -> Result<ExitCode> {
+    let mut problems = 0;
+    let mut report = |ok: bool, finding: String, fix: &str| {
+        if ok {
+            println!("ok    {finding}");
+        } else {
+            problems += 1;
+            println!("FIX   {finding}\n      → {fix}");
+        }
+    };
+    match Engine::connect().await {
+        Ok(engine) => {
+            let version = engine.server_version().await.unwrap_or_default();
+            report(true, format!("Docker engine {version} at {}", engine.endpoint()), "");
+            let api = engine.api_version();
+            report(api.as_str() >= "1.41", format!("API version {api} (negotiated)"), "the lab needs API 1.41 or newer: upgrade the Docker engine");
+            match labs::list_runs(&engine).await {
+                Ok(runs) => {
+                    let stale: Vec<String> = runs.iter().filter(|(_, o)| o != "kept").map(|(r, _)| r.to_string()).collect();
+                    let kept = runs.len() - stale.len();
+                    report(kept == 0, format!("{kept} lab(s) kept by `lab up`"), "cargo xtask lab down --all (or --run ID)");
+                    report(stale.is_empty(), format!("{} lab(s) owned by other processes: {}", stale.len(), stale.join(" ")), "cargo xtask lab gc");
+                }
+                Err(e) => report(false, format!("cannot list labs: {e}"), "check the engine"),
+            }
+            match arcus_lab::images::present(&engine).await {
+                Ok(images) => report(true, format!("{} lab image(s) present", images.len()), ""),
+                Err(e) => report(false, format!("cannot list images: {e}"), "check the engine"),
+            }
+        }
+        Err(e) => report(false, format!("{e}"), "start the daemon (service docker start) or point DOCKER_HOST at a running engine"),
+    }
+    let mmdebstrap = std::process::Command::new("mmdebstrap").arg("--version").output().is_ok();
+    report(mmdebstrap, "mmdebstrap on the PATH".into(), "apt-get install -y mmdebstrap (lab up installs it itself when run as root on Debian)");
+    let free = free_gib(&arcus_lab::paths::workspace_root());
+    report(free >= 5.0, format!("{free:.1} GiB free under the workspace"), "free disk space: the images and builds need about 5 GiB");
+    Ok(if problems == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+fn free_gib(path: &std::path::Path) -> f64 {
+    let Ok(c_path) = std::ffi::CString::new(path.to_string_lossy().as_bytes()) else { return 0.0 };
+    // SAFETY: statvfs only writes into the zeroed struct we pass.
+    let mut stat: libc::statvfs = unsafe { std::mem::zeroed() };
+    if unsafe { libc::statvfs(c_path.as_ptr(), &mut stat) } != 0 {
+        return 0.0;
+    }
+    (stat.f_bavail as f64 * stat.f_frsize as f64) / (1u64 << 30) as f64
+}

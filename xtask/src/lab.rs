@@ -1,0 +1,225 @@
+//! `cargo xtask lab ...`: up, down, status, exec, logs, gc. The current lab (the last one `lab up`
+//! started without `--run`) is remembered in `target/arcus-lab/current`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use arcus_lab::lab::{self as labs, LabError};
+use arcus_lab::{Engine, Flavour, Lab, Owner, Progress, RunId, UpOptions};
+use clap::{Args, Subcommand};
+
+#[derive(Subcommand)]
+pub enum LabCommand {
+    /// Build the images if needed and start arcus, memcached-1..3 on a private network.
+    Up(UpArgs),
+    /// Remove a lab: its containers and network (by label).
+    Down(DownArgs),
+    /// Show a lab's hosts, addresses and states (all labs with --all).
+    Status(StatusArgs),
+    /// Run a command on a lab host; its exit code is passed through.
+    Exec(ExecArgs),
+    /// Print a host's container output and syslog.
+    Logs(LogsArgs),
+    /// Remove labs whose owning process is gone (labs from `lab up` stay until `lab down`).
+    Gc,
+}
+
+#[derive(Args)]
+pub struct UpArgs {
+    /// Run id (letters, digits, '_', '.', '-'); default: a fresh one, remembered as the current lab.
+    #[arg(long)]
+    run: Option<String>,
+    /// Stop at the bare level: four machines with sshd, nothing of Arcus running.
+    #[arg(long)]
+    bare: bool,
+    /// Use a user's arcus-memcached install prefix (bin/memcached, lib/) instead of the reference node.
+    #[arg(long, value_name = "PREFIX")]
+    arcus: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct DownArgs {
+    /// The lab to remove (default: the current lab).
+    #[arg(long, conflicts_with = "all")]
+    run: Option<String>,
+    /// Remove every lab on this engine (only what carries the lab's labels).
+    #[arg(long)]
+    all: bool,
+}
+
+#[derive(Args)]
+pub struct StatusArgs {
+    #[arg(long, conflicts_with = "all")]
+    run: Option<String>,
+    /// List every lab on this engine.
+    #[arg(long)]
+    all: bool,
+}
+
+#[derive(Args)]
+pub struct ExecArgs {
+    #[arg(long)]
+    run: Option<String>,
+    /// arcus, memcached-1, memcached-2 or memcached-3.
+    host: String,
+    /// The command and its arguments (after `--`).
+    #[arg(last = true, required = true)]
+    cmd: Vec<String>,
+}
+
+#[derive(Args)]
+pub struct LogsArgs {
+    #[arg(long)]
+    run: Option<String>,
+    host: String,
+}
+
+pub async fn run(cmd: LabCommand) -> Result<ExitCode> {
+    match cmd {
+        LabCommand::Up(args) => up(args).await,
+        LabCommand::Down(args) => down(args).await,
+        LabCommand::Status(args) => status(args).await,
+        LabCommand::Exec(args) => exec(args).await,
+        LabCommand::Logs(args) => logs(args).await,
+        LabCommand::Gc => gc().await,
+    }
+}
+
+async fn up(args: UpArgs) -> Result<ExitCode> {
+    let run = match &args.run {
+        Some(id) => RunId::parse(id)?,
+        None => RunId::fresh(),
+    };
+    let flavour = Flavour::from_option(args.arcus.as_deref())?;
+    let engine = Engine::connect().await?;
+    let options = UpOptions { run: run.clone(), owner: Owner::Kept, flavour };
+    let progress = Progress::stderr();
+    let _ = args.bare; // the bare level is the only one until the admin tool lands
+    tokio::select! {
+        lab = Lab::up(&engine, &options, &progress) => {
+            let lab = lab?;
+            if args.run.is_none() {
+                set_current(&run)?;
+            }
+            print_lab(&lab).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        _ = tokio::signal::ctrl_c() => {
+            eprintln!("\ninterrupted: removing what `lab up` created for run {run}");
+            labs::down(&engine, &run).await?;
+            Ok(ExitCode::from(130))
+        }
+    }
+}
+
+async fn down(args: DownArgs) -> Result<ExitCode> {
+    let engine = Engine::connect().await?;
+    let runs = if args.all {
+        labs::list_runs(&engine).await?.into_iter().map(|(run, _)| run).collect()
+    } else {
+        let run = chosen_run(args.run.as_deref())?;
+        if !labs::list_runs(&engine).await?.iter().any(|(r, _)| *r == run) {
+            return Err(LabError::UnknownRun(run.to_string()).into());
+        }
+        vec![run]
+    };
+    for run in &runs {
+        let removed = labs::down(&engine, run).await?;
+        println!("lab {run}: removed {removed} containers and its network");
+        if current().as_ref() == Some(run) {
+            let _ = std::fs::remove_file(current_file());
+        }
+    }
+    if runs.is_empty() {
+        println!("no lab on this engine");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn status(args: StatusArgs) -> Result<ExitCode> {
+    let engine = Engine::connect().await?;
+    if args.all || (args.run.is_none() && current().is_none()) {
+        let runs = labs::list_runs(&engine).await?;
+        if runs.is_empty() {
+            println!("no lab on this engine");
+        }
+        for (run, owner) in runs {
+            let mark = if current().as_ref() == Some(&run) { " (current)" } else { "" };
+            println!("{run}{mark}  owner {owner}");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let lab = Lab::attach(&engine, &chosen_run(args.run.as_deref())?).await?;
+    print_lab(&lab).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn exec(args: ExecArgs) -> Result<ExitCode> {
+    let engine = Engine::connect().await?;
+    let lab = Lab::attach(&engine, &chosen_run(args.run.as_deref())?).await?;
+    let cmd: Vec<&str> = args.cmd.iter().map(String::as_str).collect();
+    let out = lab.exec(&args.host, &cmd).await?;
+    print!("{}", out.stdout);
+    eprint!("{}", out.stderr);
+    Ok(ExitCode::from(u8::try_from(out.exit).unwrap_or(1)))
+}
+
+async fn logs(args: LogsArgs) -> Result<ExitCode> {
+    let engine = Engine::connect().await?;
+    let lab = Lab::attach(&engine, &chosen_run(args.run.as_deref())?).await?;
+    let host = lab.host(&args.host)?;
+    println!("==> container output of {} ({})", host.name, host.container);
+    print!("{}", engine.logs(&host.container).await?);
+    let syslog = lab.exec(&host.name, &["cat", "/var/log/syslog"]).await?;
+    println!("==> /var/log/syslog on {}", host.name);
+    print!("{}", syslog.stdout);
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn gc() -> Result<ExitCode> {
+    let engine = Engine::connect().await?;
+    let removed = labs::gc(&engine).await?;
+    if removed.is_empty() {
+        println!("no abandoned lab");
+    }
+    for run in removed {
+        println!("removed abandoned lab {run}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints the run id and one row per host: name, address, role, state.
+pub async fn print_lab(lab: &Lab) -> Result<()> {
+    let states = lab.states().await?;
+    println!("lab {}  network {} ({}/24)", lab.run, lab.run.network(), lab.network);
+    println!("{:<12} {:<14} {:<6} STATE", "HOST", "IP", "ROLE");
+    for host in &lab.hosts {
+        let state = states.get(&host.name).map(String::as_str).unwrap_or("missing");
+        println!("{:<12} {:<14} {:<6} {state}", host.name, host.ip, host.role());
+    }
+    Ok(())
+}
+
+/// `--run ID` if given, else the current lab.
+fn chosen_run(run: Option<&str>) -> Result<RunId> {
+    match run {
+        Some(id) => Ok(RunId::parse(id)?),
+        None => current().context("no current lab: start one with `cargo xtask lab up`, or name one with --run ID"),
+    }
+}
+
+fn current_file() -> PathBuf {
+    arcus_lab::paths::state_dir().join("current")
+}
+
+fn current() -> Option<RunId> {
+    let text = std::fs::read_to_string(current_file()).ok()?;
+    RunId::parse(text.trim()).ok()
+}
+
+fn set_current(run: &RunId) -> Result<()> {
+    let file = current_file();
+    std::fs::create_dir_all(arcus_lab::paths::state_dir())?;
+    std::fs::write(&file, format!("{run}\n")).with_context(|| format!("write {}", file.display()))
+}

@@ -1,0 +1,37 @@
+//! `cargo xtask test`: the README's test command. Sweeps abandoned labs, builds the images with
+//! a progress display (so no test waits on a cold build), then runs cargo-nextest on the whole
+//! workspace (profile `ci` when `CI=true`).
+
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use arcus_lab::{Engine, Flavour, Progress};
+use clap::Args;
+
+#[derive(Args)]
+pub struct TestArgs {
+    /// Extra arguments for `cargo nextest run` (after `--`), e.g. a test filter.
+    #[arg(last = true)]
+    nextest: Vec<String>,
+}
+
+pub async fn run(args: TestArgs) -> Result<ExitCode> {
+    let engine = Engine::connect().await.context("the tests need a Docker engine")?;
+    for run in arcus_lab::lab::gc(&engine).await? {
+        eprintln!("removed abandoned lab {run}");
+    }
+    arcus_lab::images::ensure(&engine, &Flavour::Reference, &Progress::stderr()).await?;
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut nextest = std::process::Command::new(cargo);
+    nextest.current_dir(arcus_lab::paths::workspace_root()).args(["nextest", "run", "--workspace"]);
+    if ci {
+        nextest.args(["--profile", "ci"]);
+    }
+    let status = nextest.args(&args.nextest).status().context("run cargo nextest")?;
+    Ok(match status.code() {
+        Some(0) => ExitCode::SUCCESS,
+        Some(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        None => ExitCode::FAILURE,
+    })
+}
