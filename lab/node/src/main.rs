@@ -2,6 +2,7 @@
 //! heartbeat, ZooKeeper; then serve until a signal, `shutdown`, or a fatal cluster event.
 
 mod cli;
+mod cluster;
 mod daemon;
 mod log;
 mod protocol;
@@ -18,7 +19,7 @@ use anyhow::Context;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::watch;
 
-use state::{Counters, Settings, State, Stop};
+use state::{Counters, Settings, State, Stop, ZkStatus};
 
 const HB_INTERVAL: Duration = Duration::from_secs(3);
 const HB_TIMEOUT_MS: u64 = 10_000;
@@ -70,6 +71,15 @@ async fn run(args: cli::Args) -> i32 {
     };
     let (serving, _) = watch::channel(false);
     let (stop, _) = watch::channel(None);
+    let (requests_tx, requests) = tokio::sync::mpsc::channel(8);
+    let zk = args.zookeeper.as_ref().map(|list| ZkStatus {
+        ready: false.into(),
+        connected: false.into(),
+        failstop: true.into(),
+        timeout_ms: 0.into(),
+        ensemble: list.clone().into(),
+        requests: requests_tx,
+    });
     let state = Arc::new(State {
         store: store::Store::new(args.memory_mb as usize * 1024 * 1024, args.item_size),
         counters: Counters::default(),
@@ -84,15 +94,36 @@ async fn run(args: cli::Args) -> i32 {
         },
         verbosity: AtomicU8::new(args.verbose),
         started: Instant::now(),
-        zk: None,
+        zk,
         serving,
         stop,
     });
     let acceptor = tokio::spawn(server::accept_loop(listener, state.clone()));
     tokio::spawn(heartbeat(state.clone()));
-    state.serving.send_replace(true);
+    let cluster = match &args.zookeeper {
+        None => {
+            state.serving.send_replace(true);
+            None
+        }
+        Some(list) => {
+            let cfg = cluster::Config {
+                ensemble: list.clone(),
+                port: args.port,
+                memory_mb: args.memory_mb,
+                timeout: Duration::from_secs(args.session_timeout_secs()),
+                raw_timeout: args.zk_timeout.unwrap_or(0),
+            };
+            match cluster::start(cfg, state.clone(), requests).await {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    log!("shutting down");
+                    return e.exit_code();
+                }
+            }
+        }
+    };
     let why = wait_for_stop(&state).await;
-    graceful_stop(&state, why, acceptor).await;
+    graceful_stop(&state, why, acceptor, cluster).await;
     0
 }
 
@@ -112,11 +143,15 @@ async fn wait_for_stop(state: &State) -> Stop {
     why
 }
 
-async fn graceful_stop(state: &State, why: Stop, acceptor: tokio::task::JoinHandle<()>) {
+async fn graceful_stop(state: &State, why: Stop, acceptor: tokio::task::JoinHandle<()>, cluster: Option<cluster::Cluster>) {
     if let Stop::Signal(name) = why {
         logv!("memcached shutdown by signal({name})");
     }
     log!("Initiating arcus memcached shutdown...");
+    if let Some(cluster) = cluster {
+        // the znode goes first, before any draining
+        cluster.close().await;
+    }
     acceptor.abort();
     let _ = acceptor.await;
     log!("Listen sockets closed.");
