@@ -1,0 +1,241 @@
+//! The command line: the original's grammar, its usage text, option errors and the zklist.
+
+use std::path::PathBuf;
+
+/// The zklist when neither `-z` nor `ARCUS_ZKLIST` gives one (the original's default).
+pub const DEFAULT_ZKLIST: &str = "127.0.0.1:2181";
+
+/// One subcommand of the grammar, with its argument.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Deploy(PathBuf),
+    Ping(String),
+    ZkInit,
+    ZkStart,
+    ZkStop,
+    ZkStat,
+    McRegister(PathBuf),
+    McUnregister(String),
+    McStart(String),
+    McStop(String),
+    McList(String),
+    McListAll,
+    QuickSetup(PathBuf),
+}
+
+/// A parsed invocation: `-h`, or a command to run.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Invocation {
+    Help,
+    Run { zklist: Option<String>, json: bool, command: Command },
+}
+
+/// A usage error: printed with the usage text, exit status 1.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum UsageError {
+    #[error("{0}: unknown option.")]
+    UnknownOption(String),
+    #[error("The {0} option requires an argument.")]
+    MissingValue(String),
+    #[error("--json is only for zookeeper stat, memcached list and memcached listall.")]
+    JsonNotSupported,
+    /// Words that are not a command of the grammar: only the usage is printed.
+    #[error("")]
+    Grammar,
+}
+
+/// The usage text, naming the program as invoked.
+pub fn usage(prog: &str) -> String {
+    let lines = [
+        "-h",
+        "[-z <zklist>] deploy <conf_file> | ping <service_code>",
+        "[-z <zklist>] zookeeper init",
+        "[-z <zklist>] zookeeper start|stop|stat",
+        "[-z <zklist>] memcached register <conf_file> | unregister <service_code>",
+        "[-z <zklist>] memcached start|stop|list <service_code>",
+        "[-z <zklist>] memcached listall",
+        "[-z <zklist>] quicksetup <conf_file>",
+    ];
+    let mut text = String::from("Usage:\n");
+    for line in lines {
+        text.push_str(&format!("  {prog} {line}\n"));
+    }
+    text
+}
+
+/// Parses the arguments after the program name. Options may stand anywhere.
+pub fn parse(args: &[String]) -> Result<Invocation, UsageError> {
+    let mut zklist = None;
+    let mut json = false;
+    let mut words: Vec<&str> = Vec::new();
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "-h" | "--help" => return Ok(Invocation::Help),
+            "-z" | "--zklist" => match it.next() {
+                Some(value) if !value.starts_with('-') => zklist = Some(value.clone()),
+                _ => return Err(UsageError::MissingValue(arg.clone())),
+            },
+            "--json" => json = true,
+            option if option.starts_with('-') => return Err(UsageError::UnknownOption(option.to_string())),
+            word => words.push(word),
+        }
+    }
+    let command = match words.as_slice() {
+        ["deploy", conf] => Command::Deploy(PathBuf::from(conf)),
+        ["ping", svc] => Command::Ping(svc.to_string()),
+        ["zookeeper", "init"] => Command::ZkInit,
+        ["zookeeper", "start"] => Command::ZkStart,
+        ["zookeeper", "stop"] => Command::ZkStop,
+        ["zookeeper", "stat"] => Command::ZkStat,
+        ["memcached", "register", conf] => Command::McRegister(PathBuf::from(conf)),
+        ["memcached", "unregister", svc] => Command::McUnregister(svc.to_string()),
+        ["memcached", "start", svc] => Command::McStart(svc.to_string()),
+        ["memcached", "stop", svc] => Command::McStop(svc.to_string()),
+        ["memcached", "list", svc] => Command::McList(svc.to_string()),
+        ["memcached", "listall"] => Command::McListAll,
+        ["quicksetup", conf] => Command::QuickSetup(PathBuf::from(conf)),
+        _ => return Err(UsageError::Grammar),
+    };
+    let json_ok = matches!(command, Command::ZkStat | Command::McList(_) | Command::McListAll);
+    if json && !json_ok {
+        return Err(UsageError::JsonNotSupported);
+    }
+    Ok(Invocation::Run { zklist, json, command })
+}
+
+/// One ZooKeeper server of the zklist.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ZkServer {
+    pub host: String,
+    pub port: u16,
+}
+
+/// A zklist entry that is not `host:port`.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("bad zklist entry {entry:?} in {zklist:?}: expected host:port with a port in 1..65535")]
+pub struct ZklistError {
+    pub entry: String,
+    pub zklist: String,
+}
+
+/// Splits a zklist (`host:port,host:port,...`) into its servers; every entry must be `host:port`.
+pub fn parse_zklist(zklist: &str) -> Result<Vec<ZkServer>, ZklistError> {
+    zklist
+        .split(',')
+        .map(|entry| {
+            let bad = || ZklistError { entry: entry.to_string(), zklist: zklist.to_string() };
+            let (host, port) = entry.rsplit_once(':').ok_or_else(bad)?;
+            let valid_host = !host.is_empty() && !host.contains(|c: char| c.is_whitespace() || "/:@".contains(c));
+            let port = port.parse::<u16>().ok().filter(|p| *p > 0 && valid_host).ok_or_else(bad)?;
+            Ok(ZkServer { host: host.to_string(), port })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(line: &str) -> Vec<String> {
+        line.split_whitespace().map(String::from).collect()
+    }
+
+    fn run(command: Command) -> Invocation {
+        Invocation::Run { zklist: None, json: false, command }
+    }
+
+    #[test]
+    fn every_command_of_the_grammar() {
+        let cases = [
+            ("deploy conf/ruo91.json", Command::Deploy("conf/ruo91.json".into())),
+            ("ping ruo91-cloud", Command::Ping("ruo91-cloud".into())),
+            ("zookeeper init", Command::ZkInit),
+            ("zookeeper start", Command::ZkStart),
+            ("zookeeper stop", Command::ZkStop),
+            ("zookeeper stat", Command::ZkStat),
+            ("memcached register c.json", Command::McRegister("c.json".into())),
+            ("memcached unregister svc", Command::McUnregister("svc".into())),
+            ("memcached start svc", Command::McStart("svc".into())),
+            ("memcached stop svc", Command::McStop("svc".into())),
+            ("memcached list svc", Command::McList("svc".into())),
+            ("memcached listall", Command::McListAll),
+            ("quicksetup c.json", Command::QuickSetup("c.json".into())),
+        ];
+        for (line, command) in cases {
+            assert_eq!(parse(&args(line)), Ok(run(command)), "{line}");
+        }
+    }
+
+    #[test]
+    fn options() {
+        assert_eq!(parse(&args("-h")), Ok(Invocation::Help));
+        assert_eq!(parse(&args("memcached listall -h")), Ok(Invocation::Help));
+        assert_eq!(
+            parse(&args("-z a:1,b:2 memcached listall")),
+            Ok(Invocation::Run { zklist: Some("a:1,b:2".into()), json: false, command: Command::McListAll })
+        );
+        assert_eq!(
+            parse(&args("--zklist a:1 memcached list svc --json")),
+            Ok(Invocation::Run { zklist: Some("a:1".into()), json: true, command: Command::McList("svc".into()) })
+        );
+        assert_eq!(
+            parse(&args("--json zookeeper stat")),
+            Ok(Invocation::Run { zklist: None, json: true, command: Command::ZkStat })
+        );
+    }
+
+    #[test]
+    fn usage_errors() {
+        assert_eq!(parse(&args("-x memcached listall")), Err(UsageError::UnknownOption("-x".into())));
+        assert_eq!(parse(&args("-z")), Err(UsageError::MissingValue("-z".into())));
+        assert_eq!(parse(&args("--zklist -h")), Err(UsageError::MissingValue("--zklist".into())));
+        assert_eq!(parse(&args("-z -x zookeeper stat")), Err(UsageError::MissingValue("-z".into())));
+        assert_eq!(parse(&args("--json deploy c.json")), Err(UsageError::JsonNotSupported));
+        for line in [
+            "",
+            "deploy",
+            "ping",
+            "zookeeper",
+            "zookeeper restart",
+            "memcached",
+            "memcached register",
+            "memcached unregister",
+            "memcached start",
+            "memcached stop",
+            "memcached list",
+            "memcached listall extra",
+            "quicksetup",
+            "deploy a b",
+            "bogus",
+        ] {
+            assert_eq!(parse(&args(line)), Err(UsageError::Grammar), "{line:?}");
+        }
+        assert_eq!(UsageError::UnknownOption("-x".into()).to_string(), "-x: unknown option.");
+        assert_eq!(UsageError::MissingValue("--zklist".into()).to_string(), "The --zklist option requires an argument.");
+    }
+
+    #[test]
+    fn usage_names_the_program_as_invoked() {
+        let text = usage("./arcus.sh");
+        assert!(text.starts_with("Usage:\n  ./arcus.sh -h\n  ./arcus.sh [-z <zklist>] deploy <conf_file> | ping <service_code>\n"));
+        assert_eq!(text.lines().count(), 9);
+        assert!(text.lines().all(|l| l == l.trim_end()));
+    }
+
+    #[test]
+    fn zklist_entries() {
+        assert_eq!(
+            parse_zklist("10.0.0.3:2181,memcached-2:2182").unwrap(),
+            vec![
+                ZkServer { host: "10.0.0.3".into(), port: 2181 },
+                ZkServer { host: "memcached-2".into(), port: 2182 }
+            ]
+        );
+        for bad in ["10.0.0.3", "10.0.0.3:", ":2181", "h:0", "h:65536", "h:21x", "a:1,,b:2", "a:1,", "h h:1", "u@h:1"] {
+            let err = parse_zklist(bad).unwrap_err();
+            assert_eq!(err.zklist, bad);
+        }
+        assert_eq!(parse_zklist("a:1,b").unwrap_err().entry, "b");
+    }
+}

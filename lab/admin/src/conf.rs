@@ -1,0 +1,314 @@
+//! Cloud config files (`conf/<name>.json`): parsing with file/line/column errors, validation, and
+//! each server's merged config (the global `config` overlaid by the server's own).
+//!
+//! Config values are strings in every upstream sample. A whole JSON number is accepted too and
+//! stored as its decimal string, so ZooKeeper always holds the upstream shape; any other kind of
+//! value (true, null, 1.5, a list, an object) is rejected.
+
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// A valid cloud config.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CloudConf {
+    pub service_code: String,
+    pub servers: Vec<Server>,
+    /// The whole document with number values turned into strings: what `register` stores.
+    pub document: Map<String, Value>,
+}
+
+/// One cache node of the config.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Server {
+    pub ip: String,
+    pub port: u16,
+    /// The global config overlaid by the server's own; every value a string.
+    pub config: Map<String, Value>,
+}
+
+impl Server {
+    /// `ip:port`, the node's name in `cache_server_mapping`.
+    pub fn address(&self) -> String {
+        format!("{}:{}", self.ip, self.port)
+    }
+
+    /// A value of the merged config.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.config.get(key).and_then(Value::as_str)
+    }
+}
+
+/// Why a config was refused; every variant names the file (or znode) it came from.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfError {
+    #[error("{file}: cannot read: {source}")]
+    Read { file: String, source: std::io::Error },
+    #[error("{file}:{line}:{column}: not valid JSON: {message}")]
+    Syntax { file: String, line: usize, column: usize, message: String },
+    #[error("{file}: {key}: {problem}")]
+    Invalid { file: String, key: String, problem: String },
+}
+
+/// Keys whose values must be decimal numbers, and the smallest value each may have.
+const NUMERIC_KEYS: [(&str, u64); 4] = [("port", 1), ("memlimit", 1), ("threads", 1), ("connections", 1)];
+
+/// Reads and validates a config file.
+pub fn load(path: &Path) -> Result<CloudConf, ConfError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| ConfError::Read { file: file.clone(), source })?;
+    parse(&file, &text)
+}
+
+/// Parses and validates a config; `file` names its source in errors.
+pub fn parse(file: &str, text: &str) -> Result<CloudConf, ConfError> {
+    let value: Value = serde_json::from_str(text).map_err(|e| {
+        let full = e.to_string();
+        let suffix = format!(" at line {} column {}", e.line(), e.column());
+        let message = full.strip_suffix(&suffix).unwrap_or(&full).to_string();
+        ConfError::Syntax { file: file.to_string(), line: e.line(), column: e.column(), message }
+    })?;
+    let invalid = |key: &str, problem: String| ConfError::Invalid { file: file.to_string(), key: key.to_string(), problem };
+
+    let Value::Object(mut document) = value else {
+        return Err(invalid("(top level)", format!("must be an object, found {}", kind(&value))));
+    };
+    let service_code = match document.get("serviceCode") {
+        None => return Err(invalid("serviceCode", "missing".into())),
+        Some(Value::String(s)) if valid_name(s) => s.clone(),
+        Some(Value::String(s)) => {
+            return Err(invalid("serviceCode", format!("{s:?} cannot name a znode (empty, \".\", \"..\" or with '/')")))
+        }
+        Some(other) => return Err(invalid("serviceCode", format!("must be a string, found {}", kind(other)))),
+    };
+    let global = match document.get("config") {
+        None => Map::new(),
+        Some(config) => normalize_config("config", config).map_err(|(key, problem)| invalid(&key, problem))?,
+    };
+    if document.contains_key("config") {
+        document.insert("config".into(), Value::Object(global.clone()));
+    }
+    let entries = match document.get_mut("servers") {
+        None => return Err(invalid("servers", "missing".into())),
+        Some(Value::Array(entries)) if entries.is_empty() => return Err(invalid("servers", "is empty".into())),
+        Some(Value::Array(entries)) => entries,
+        Some(other) => return Err(invalid("servers", format!("must be a list, found {}", kind(other)))),
+    };
+
+    let mut servers = Vec::new();
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for (i, entry) in entries.iter_mut().enumerate() {
+        let at = format!("servers[{i}]");
+        let Value::Object(entry) = entry else {
+            return Err(invalid(&at, format!("must be an object, found {}", kind(entry))));
+        };
+        let ip = match entry.get("ip") {
+            None => return Err(invalid(&format!("{at}.ip"), "missing".into())),
+            Some(Value::String(ip)) if valid_name(ip) && !ip.contains(':') && !ip.contains(char::is_whitespace) => {
+                ip.clone()
+            }
+            Some(Value::String(ip)) => return Err(invalid(&format!("{at}.ip"), format!("{ip:?} is not a host address"))),
+            Some(other) => return Err(invalid(&format!("{at}.ip"), format!("must be a string, found {}", kind(other)))),
+        };
+        if let Some(hostname) = entry.get("hostname").filter(|h| !h.is_string()) {
+            return Err(invalid(&format!("{at}.hostname"), format!("must be a string, found {}", kind(hostname))));
+        }
+        let own = match entry.get("config") {
+            None => Map::new(),
+            Some(config) => {
+                normalize_config(&format!("{at}.config"), config).map_err(|(key, problem)| invalid(&key, problem))?
+            }
+        };
+        if entry.contains_key("config") {
+            entry.insert("config".into(), Value::Object(own.clone()));
+        }
+        let mut config = global.clone();
+        config.extend(own);
+        let port = match config.get("port").and_then(Value::as_str) {
+            Some(port) => port.parse::<u16>().expect("validated by normalize_config"),
+            None => return Err(invalid(&format!("{at}.config.port"), "missing (in the server's config and in the global config)".into())),
+        };
+        let server = Server { ip, port, config };
+        if let Some(first) = seen.insert(server.address(), i) {
+            return Err(invalid(&at, format!("{} is listed twice (also servers[{first}])", server.address())));
+        }
+        servers.push(server);
+    }
+    Ok(CloudConf { service_code, servers, document })
+}
+
+/// Checks a `config` object and turns whole numbers into strings; errors carry the key's path.
+fn normalize_config(at: &str, config: &Value) -> Result<Map<String, Value>, (String, String)> {
+    let Value::Object(config) = config else {
+        return Err((at.to_string(), format!("must be an object, found {}", kind(config))));
+    };
+    let mut out = Map::new();
+    for (key, value) in config {
+        let path = format!("{at}.{key}");
+        let text = match value {
+            Value::String(s) => s.clone(),
+            Value::Number(n) if n.is_i64() || n.is_u64() => n.to_string(),
+            other => return Err((path, format!("must be a string, found {}", kind(other)))),
+        };
+        if let Some((_, min)) = NUMERIC_KEYS.iter().find(|(k, _)| k == key) {
+            let max = if key == "port" { u64::from(u16::MAX) } else { u64::from(u32::MAX) };
+            let number = text.parse::<u64>().ok().filter(|n| n.to_string() == text && (*min..=max).contains(n));
+            if number.is_none() {
+                return Err((path, format!("{text:?} is not a decimal number in {min}..{max}")));
+            }
+        }
+        out.insert(key.clone(), Value::String(text));
+    }
+    Ok(out)
+}
+
+/// Whether `s` can be one znode name: not empty, not `.` or `..`, no `/`.
+fn valid_name(s: &str) -> bool {
+    !s.is_empty() && s != "." && s != ".." && !s.contains('/')
+}
+
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(n) if n.is_f64() => "a fractional number",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const RUO91: &str = r#"{
+    "serviceCode": "ruo91-cloud"
+  , "servers": [
+        { "hostname": "memcached-1", "ip": "172.17.0.3",
+          "config": {
+              "port"   : "11211"
+          }
+        }
+      , { "hostname": "memcached-1", "ip": "172.17.0.3",
+          "config": {
+              "port"   : "11212"
+          }
+        }
+      , { "hostname": "memcached-2", "ip": "172.17.0.4", "config": { "port": "11211", "memlimit": "200" } }
+    ]
+  , "config": {
+        "threads"    : "6"
+      , "memlimit"   : "100"
+      , "connections": "1000"
+    }
+}"#;
+
+    fn err(text: &str) -> String {
+        parse("conf/x.json", text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn runbook_config_and_merging() {
+        let conf = parse("conf/ruo91.json", RUO91).unwrap();
+        assert_eq!(conf.service_code, "ruo91-cloud");
+        let addresses: Vec<String> = conf.servers.iter().map(Server::address).collect();
+        assert_eq!(addresses, ["172.17.0.3:11211", "172.17.0.3:11212", "172.17.0.4:11211"]);
+        let first = &conf.servers[0];
+        assert_eq!(
+            Value::Object(first.config.clone()),
+            json!({"port": "11211", "threads": "6", "memlimit": "100", "connections": "1000"})
+        );
+        // The server's own config wins over the global one.
+        assert_eq!(conf.servers[2].get("memlimit"), Some("200"));
+        assert_eq!(conf.servers[2].get("threads"), Some("6"));
+        assert_eq!(conf.document["servers"][0]["hostname"], "memcached-1");
+    }
+
+    #[test]
+    fn port_only_in_the_global_config() {
+        let conf = parse("c", r#"{"serviceCode":"s","servers":[{"ip":"10.0.0.1"}],"config":{"port":"11211"}}"#).unwrap();
+        assert_eq!(conf.servers[0].port, 11211);
+    }
+
+    #[test]
+    fn whole_numbers_are_accepted_and_stored_as_strings() {
+        let conf = parse(
+            "c",
+            r#"{"serviceCode":"s","servers":[{"ip":"10.0.0.1","config":{"port":11211}}],"config":{"memlimit":100,"threads":"6"}}"#,
+        )
+        .unwrap();
+        assert_eq!(conf.servers[0].get("port"), Some("11211"));
+        assert_eq!(conf.servers[0].get("memlimit"), Some("100"));
+        assert_eq!(Value::Object(conf.document.clone())["servers"][0]["config"]["port"], "11211");
+        assert_eq!(Value::Object(conf.document)["config"]["memlimit"], "100");
+    }
+
+    #[test]
+    fn syntax_errors_name_file_line_and_column() {
+        assert_eq!(err("{\n  \"serviceCode\": \"s\"\n  \"servers\": []\n}"), "conf/x.json:3:3: not valid JSON: expected `,` or `}`");
+        assert_eq!(err("not json"), "conf/x.json:1:2: not valid JSON: expected ident");
+        assert!(err("{\"serviceCode\": ").starts_with("conf/x.json:1:16: not valid JSON: EOF"));
+    }
+
+    #[test]
+    fn missing_and_wrong_keys() {
+        let cases = [
+            (r#"[]"#, "conf/x.json: (top level): must be an object, found a list"),
+            (r#"{"servers":[{"ip":"a","config":{"port":"1"}}]}"#, "conf/x.json: serviceCode: missing"),
+            (r#"{"serviceCode":"s"}"#, "conf/x.json: servers: missing"),
+            (r#"{"serviceCode":"s","servers":[]}"#, "conf/x.json: servers: is empty"),
+            (r#"{"serviceCode":"s","servers":{}}"#, "conf/x.json: servers: must be a list, found an object"),
+            (r#"{"serviceCode":"s","servers":[{"config":{"port":"1"}}]}"#, "conf/x.json: servers[0].ip: missing"),
+            (
+                r#"{"serviceCode":"s","servers":[{"ip":"a"}]}"#,
+                "conf/x.json: servers[0].config.port: missing (in the server's config and in the global config)",
+            ),
+            (r#"{"serviceCode":7,"servers":[]}"#, "conf/x.json: serviceCode: must be a string, found a number"),
+            (r#"{"serviceCode":"a/b","servers":[]}"#, "conf/x.json: serviceCode: \"a/b\" cannot name a znode (empty, \".\", \"..\" or with '/')"),
+            (r#"{"serviceCode":"s","servers":[{"ip":10,"config":{"port":"1"}}]}"#, "conf/x.json: servers[0].ip: must be a string, found a number"),
+            (r#"{"serviceCode":"s","servers":[{"ip":"a:1","config":{"port":"1"}}]}"#, "conf/x.json: servers[0].ip: \"a:1\" is not a host address"),
+            (
+                r#"{"serviceCode":"s","servers":[{"ip":"a","config":{"port":"11x"}}]}"#,
+                "conf/x.json: servers[0].config.port: \"11x\" is not a decimal number in 1..65535",
+            ),
+            (
+                r#"{"serviceCode":"s","servers":[{"ip":"a","config":{"port":"70000"}}]}"#,
+                "conf/x.json: servers[0].config.port: \"70000\" is not a decimal number in 1..65535",
+            ),
+            (
+                r#"{"serviceCode":"s","servers":[{"ip":"a","config":{"port":"1"}}],"config":{"memlimit":"lots"}}"#,
+                "conf/x.json: config.memlimit: \"lots\" is not a decimal number in 1..4294967295",
+            ),
+            (
+                r#"{"serviceCode":"s","servers":[{"ip":"a","config":{"port":"1"}}],"config":{"memlimit":"0"}}"#,
+                "conf/x.json: config.memlimit: \"0\" is not a decimal number in 1..4294967295",
+            ),
+            (
+                r#"{"serviceCode":"s","servers":[{"ip":"a","config":{"port":1.5}}]}"#,
+                "conf/x.json: servers[0].config.port: must be a string, found a fractional number",
+            ),
+            (
+                r#"{"serviceCode":"s","servers":[{"ip":"a","config":{"port":"1","threads":true}}]}"#,
+                "conf/x.json: servers[0].config.threads: must be a string, found a boolean",
+            ),
+            (r#"{"serviceCode":"s","servers":[{"ip":"a","config":"1"}]}"#, "conf/x.json: servers[0].config: must be an object, found a string"),
+            (r#"{"serviceCode":"s","servers":["a"]}"#, "conf/x.json: servers[0]: must be an object, found a string"),
+            (
+                r#"{"serviceCode":"s","servers":[{"ip":"a","config":{"port":"1"}},{"ip":"a","config":{"port":1}}]}"#,
+                "conf/x.json: servers[1]: a:1 is listed twice (also servers[0])",
+            ),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(err(text), expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn unreadable_file_names_it() {
+        let e = load(Path::new("/nonexistent/ruo91.json")).unwrap_err().to_string();
+        assert!(e.starts_with("/nonexistent/ruo91.json: cannot read: "), "{e}");
+    }
+}

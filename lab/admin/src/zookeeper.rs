@@ -1,0 +1,334 @@
+//! The ZooKeeper ensemble on the zklist's hosts: zoo.cfg and myid, start and stop through
+//! `zookeeper/bin/zkServer.sh`, the wait for a leader, `stat`, and the `/arcus` structure.
+
+use crate::remote::Job;
+use crate::zk::Op;
+use crate::{all_succeeded, Ctx};
+use std::time::{Duration, Instant};
+
+/// The timing profile written into zoo.cfg (`ARCUS_ZK_PROFILE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    /// The runbook's upstream template: tickTime 2000, sessions 4 s..200 s.
+    Seed,
+    /// For tests: tickTime 500, sessions 1 s..10 s.
+    Fast,
+}
+
+impl Profile {
+    /// `ARCUS_ZK_PROFILE`: `seed` (the default when unset or empty) or `fast`.
+    pub fn from_env() -> anyhow::Result<Profile> {
+        match std::env::var("ARCUS_ZK_PROFILE").unwrap_or_default().as_str() {
+            "" | "seed" => Ok(Profile::Seed),
+            "fast" => Ok(Profile::Fast),
+            other => anyhow::bail!("ARCUS_ZK_PROFILE={other:?}: expected \"seed\" or \"fast\""),
+        }
+    }
+
+    /// tickTime, minSessionTimeout, maxSessionTimeout (ms).
+    fn timing(self) -> (u32, u32, u32) {
+        match self {
+            Profile::Seed => (2000, 4000, 200_000),
+            Profile::Fast => (500, 1000, 10_000),
+        }
+    }
+
+    /// The pause between two rounds of the leader wait (the printed line says 3 seconds either way).
+    fn poll_interval(self) -> Duration {
+        match self {
+            Profile::Seed => Duration::from_secs(3),
+            Profile::Fast => Duration::from_millis(250),
+        }
+    }
+
+    /// How long the leader wait goes on before it gives up.
+    fn wait_deadline(self) -> Duration {
+        match self {
+            Profile::Seed => Duration::from_secs(120),
+            Profile::Fast => Duration::from_secs(30),
+        }
+    }
+}
+
+/// zoo.cfg for an ensemble: `servers` are the zklist's hosts, `client_port` the first entry's port.
+pub fn render_zoo_cfg(servers: &[String], client_port: u16, zookeeper_dir: &str, profile: Profile) -> String {
+    let (tick, min, max) = profile.timing();
+    let mut cfg = format!(
+        "maxClientCnxns=100\ntickTime={tick}\ninitLimit=10\nsyncLimit=5\ndataDir={zookeeper_dir}/data\n\
+         clientPort={client_port}\n4lw.commands.whitelist=*\nminSessionTimeout={min}\nmaxSessionTimeout={max}\n"
+    );
+    for (i, host) in servers.iter().enumerate() {
+        cfg.push_str(&format!("server.{}={host}:2888:3888\n", i + 1));
+    }
+    cfg
+}
+
+fn zookeeper_dir(ctx: &Ctx) -> String {
+    format!("{}/zookeeper", ctx.home)
+}
+
+/// `zookeeper init`: configure, start, wait for a leader, create the structure, stop.
+pub async fn init(ctx: &Ctx) -> anyhow::Result<()> {
+    let profile = Profile::from_env()?;
+    ctx.out.server_roles(&ctx.zk_hosts(), &[]);
+    ctx.out.banner("Task: zk_config");
+    configure(ctx, profile).await?;
+    let result = async {
+        ctx.out.banner("Task: zk_start");
+        zk_start(ctx).await?;
+        ctx.out.banner("Func: zk_wait");
+        wait_for_leader(ctx, profile).await?;
+        ctx.out.banner("Task: zk_create_arcus_structure");
+        if create_structure(ctx).await? {
+            Ok(())
+        } else {
+            Err(anyhow::anyhow!("init_arcus_structure: /arcus already exists; nothing was created"))
+        }
+    }
+    .await;
+    // Stop whatever started, whatever happened after the start.
+    ctx.out.banner("Task: zk_stop");
+    let stopped = zk_stop(ctx).await;
+    result?;
+    stopped?;
+    ctx.out.done();
+    Ok(())
+}
+
+/// `zookeeper start`.
+pub async fn start(ctx: &Ctx) -> anyhow::Result<()> {
+    ctx.out.server_roles(&ctx.zk_hosts(), &[]);
+    zk_start(ctx).await?;
+    ctx.out.done();
+    Ok(())
+}
+
+/// `zookeeper stop`.
+pub async fn stop(ctx: &Ctx) -> anyhow::Result<()> {
+    ctx.out.server_roles(&ctx.zk_hosts(), &[]);
+    zk_stop(ctx).await?;
+    ctx.out.done();
+    Ok(())
+}
+
+/// Writes myid (1-based position in the zklist) and zoo.cfg on every ZooKeeper host.
+pub async fn configure(ctx: &Ctx, profile: Profile) -> anyhow::Result<()> {
+    let dir = zookeeper_dir(ctx);
+    let cfg = render_zoo_cfg(&ctx.zk_hosts(), ctx.zk_port(), &dir, profile);
+    let jobs = ctx
+        .zk_hosts()
+        .iter()
+        .enumerate()
+        .map(|(i, host)| {
+            let command = format!("mkdir -p data conf && echo {} > data/myid && cat > conf/zoo.cfg", i + 1);
+            let mut job = Job::new(host, Some(&dir), command.clone());
+            job.input = crate::remote::Input::Bytes(cfg.clone().into_bytes());
+            (format!("run: {command}"), job)
+        })
+        .collect();
+    all_succeeded("zk_config_id", &ctx.tasks("zk_config_id", jobs).await)
+}
+
+async fn zk_server_sh(ctx: &Ctx, task: &str, action: &str) -> anyhow::Result<()> {
+    let dir = zookeeper_dir(ctx);
+    let command = format!("bin/zkServer.sh {action}");
+    let jobs = ctx.zk_hosts().iter().map(|h| (format!("run: {command}"), Job::new(h, Some(&dir), command.clone()))).collect();
+    all_succeeded(task, &ctx.tasks(task, jobs).await)
+}
+
+pub async fn zk_start(ctx: &Ctx) -> anyhow::Result<()> {
+    zk_server_sh(ctx, "zk_start", "start").await
+}
+
+async fn zk_stop(ctx: &Ctx) -> anyhow::Result<()> {
+    zk_server_sh(ctx, "zk_stop", "stop").await
+}
+
+/// The mode a ZooKeeper says it is in (`leader`, `follower`, `standalone`, ...), `stale` if it
+/// does not answer `stat`.
+fn mode_of(output: &str) -> &str {
+    output.lines().find_map(|l| l.trim().strip_prefix("Mode:")).map(str::trim).unwrap_or("stale")
+}
+
+/// Polls every host's `stat` until one is the leader (or standalone), printing each round.
+pub async fn wait_for_leader(ctx: &Ctx, profile: Profile) -> anyhow::Result<()> {
+    let command = format!(
+        "GOT=$(echo stat | nc localhost {} | grep Mode:); if [ -z \"$GOT\" ]; then echo \"Mode: stale\"; else echo $GOT; fi",
+        ctx.zk_port()
+    );
+    let started = Instant::now();
+    loop {
+        let jobs: Vec<Job> = ctx.zk_hosts().iter().map(|h| Job::new(h, None, command.clone())).collect();
+        let outcomes = crate::remote::run_all(jobs).await;
+        for outcome in &outcomes {
+            ctx.out.host(&outcome.host, &format!("run: {command}"));
+            ctx.print_outcome(outcome);
+        }
+        let modes: Vec<&str> = outcomes.iter().map(|o| if o.result.is_ok() { mode_of(&o.output) } else { "stale" }).collect();
+        if modes.iter().any(|m| *m == "leader" || *m == "standalone") {
+            if modes.iter().all(|m| ["leader", "follower", "standalone", "observer"].contains(m)) {
+                ctx.out.line("got a leader, and all nodes are up");
+            } else {
+                ctx.out.line("got a leader, but some nodes are out of order");
+            }
+            return Ok(());
+        }
+        if started.elapsed() >= profile.wait_deadline() {
+            anyhow::bail!(
+                "zk_wait: no ZooKeeper leader among {} after {} s",
+                ctx.zk_hosts().join(", "),
+                profile.wait_deadline().as_secs()
+            );
+        }
+        ctx.out.line("zookeeper cluster not complete yet; sleeping 3 seconds");
+        tokio::time::sleep(profile.poll_interval()).await;
+    }
+}
+
+/// The children of /arcus that init creates, in the order it prints them.
+const STRUCTURE: [&str; 3] = ["cache_list", "client_list", "cache_server_mapping"];
+
+/// Creates /arcus and its three children in one transaction (nothing if /arcus exists), prints
+/// the created paths and then /arcus's children. Returns whether it created them.
+pub async fn create_structure(ctx: &Ctx) -> anyhow::Result<bool> {
+    let zk = ctx.connect().await?;
+    let existed = zk.exists("/arcus").await?;
+    if existed {
+        ctx.out.line("init_arcus_structure: fail (/arcus exists)");
+    } else {
+        let paths = std::iter::once("/arcus".to_string()).chain(STRUCTURE.iter().map(|c| format!("/arcus/{c}")));
+        let ops: Vec<Op> = paths.map(|path| Op::Create { path, data: Vec::new() }).collect();
+        let created = zk.commit(&ops).await?;
+        ctx.out.line(&python_list(&created));
+    }
+    let mut children = zk.children("/arcus").await?.unwrap_or_default();
+    children.sort_by_key(|c| (STRUCTURE.iter().position(|s| s == c).unwrap_or(STRUCTURE.len()), c.clone()));
+    for child in children {
+        ctx.out.line(&format!("/arcus/{child}"));
+    }
+    Ok(!existed)
+}
+
+/// A list of strings in Python's repr: `['/arcus', '/arcus/cache_list']`.
+pub fn python_list(items: &[String]) -> String {
+    let quoted: Vec<String> = items.iter().map(|i| format!("'{i}'")).collect();
+    format!("[{}]", quoted.join(", "))
+}
+
+/// `zookeeper stat`: the `stat` four-letter reply of every host, or one JSON document.
+pub async fn stat(ctx: &Ctx) -> anyhow::Result<()> {
+    let command = format!("echo stat | nc localhost {}", ctx.zk_port());
+    if ctx.json {
+        let jobs = ctx.zk_hosts().iter().map(|h| Job::new(h, None, command.clone())).collect();
+        let outcomes = crate::remote::run_all(jobs).await;
+        let hosts: Vec<serde_json::Value> = outcomes.iter().map(stat_json).collect();
+        println!("{}", serde_json::to_string_pretty(&hosts)?);
+        return all_succeeded("zk_stat", &outcomes);
+    }
+    ctx.out.server_roles(&ctx.zk_hosts(), &[]);
+    let jobs = ctx.zk_hosts().iter().map(|h| (format!("run: {command}"), Job::new(h, None, command.clone()))).collect();
+    all_succeeded("zk_stat", &ctx.tasks("zk_stat", jobs).await)?;
+    ctx.out.done();
+    Ok(())
+}
+
+/// One host's `stat` reply as JSON: `serving`, `mode`, the one-line fields, the client lines.
+fn stat_json(outcome: &crate::remote::Outcome) -> serde_json::Value {
+    let mut fields = serde_json::Map::new();
+    let mut clients = Vec::new();
+    let mut in_clients = false;
+    for line in outcome.output.lines() {
+        if line == "Clients:" {
+            in_clients = true;
+        } else if in_clients && line.starts_with(' ') {
+            clients.push(line.trim().to_string());
+        } else if let Some((key, value)) = line.split_once(": ") {
+            in_clients = false;
+            fields.insert(key.to_string(), value.trim().into());
+        } else {
+            in_clients = false;
+        }
+    }
+    let mode = fields.get("Mode").cloned();
+    serde_json::json!({
+        "host": outcome.host,
+        "serving": mode.is_some(),
+        "mode": mode,
+        "fields": fields,
+        "clients": clients,
+        "reply": outcome.output,
+        "error": outcome.result.as_ref().err().map(|e| e.to_string()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zoo_cfg_seed() {
+        let hosts = ["172.17.0.3".to_string(), "172.17.0.4".to_string(), "172.17.0.5".to_string()];
+        assert_eq!(
+            render_zoo_cfg(&hosts, 2181, "/opt/arcus/zookeeper", Profile::Seed),
+            "maxClientCnxns=100\ntickTime=2000\ninitLimit=10\nsyncLimit=5\ndataDir=/opt/arcus/zookeeper/data\n\
+             clientPort=2181\n4lw.commands.whitelist=*\nminSessionTimeout=4000\nmaxSessionTimeout=200000\n\
+             server.1=172.17.0.3:2888:3888\nserver.2=172.17.0.4:2888:3888\nserver.3=172.17.0.5:2888:3888\n"
+        );
+    }
+
+    #[test]
+    fn zoo_cfg_fast() {
+        let cfg = render_zoo_cfg(&["memcached-1".to_string()], 2182, "/tmp/a/zookeeper", Profile::Fast);
+        assert!(cfg.contains("\ntickTime=500\n"));
+        assert!(cfg.contains("\nminSessionTimeout=1000\nmaxSessionTimeout=10000\n"));
+        assert!(cfg.contains("\nclientPort=2182\n"));
+        assert!(cfg.contains("\ndataDir=/tmp/a/zookeeper/data\n"));
+        assert!(cfg.ends_with("\nserver.1=memcached-1:2888:3888\n"));
+    }
+
+    #[test]
+    fn modes() {
+        assert_eq!(mode_of("Mode: follower\n"), "follower");
+        assert_eq!(mode_of("Mode: stale\n"), "stale");
+        assert_eq!(mode_of(""), "stale");
+        assert_eq!(mode_of("Zxid: 0x1\nMode: standalone\nNode count: 5\n"), "standalone");
+    }
+
+    #[test]
+    fn python_lists() {
+        assert_eq!(python_list(&["/arcus".into(), "/arcus/cache_list".into()]), "['/arcus', '/arcus/cache_list']");
+        assert_eq!(python_list(&[]), "[]");
+    }
+
+    #[test]
+    fn stat_reply_as_json() {
+        let reply = "Zookeeper version: 3.8.0--1, built on 2022-02-25\nClients:\n /127.0.0.1:43361[0](queued=0,recved=1,sent=0)\n\n\
+                     Latency min/avg/max: 0/0.0/0\nMode: follower\nNode count: 8\n";
+        let outcome = crate::remote::Outcome { host: "h".into(), remote: false, output: reply.into(), result: Ok(()) };
+        let json = stat_json(&outcome);
+        assert_eq!(json["mode"], "follower");
+        assert_eq!(json["serving"], true);
+        assert_eq!(json["fields"]["Node count"], "8");
+        assert_eq!(json["fields"]["Latency min/avg/max"], "0/0.0/0");
+        assert_eq!(json["clients"][0], "/127.0.0.1:43361[0](queued=0,recved=1,sent=0)");
+        let outcome = crate::remote::Outcome {
+            host: "h".into(),
+            remote: false,
+            output: "This ZooKeeper instance is not currently serving requests\n".into(),
+            result: Ok(()),
+        };
+        let json = stat_json(&outcome);
+        assert_eq!((json["serving"].clone(), json["mode"].clone()), (false.into(), serde_json::Value::Null));
+    }
+
+    #[test]
+    fn profile_from_env() {
+        // The only test that touches ARCUS_ZK_PROFILE.
+        std::env::set_var("ARCUS_ZK_PROFILE", "fast");
+        assert_eq!(Profile::from_env().unwrap(), Profile::Fast);
+        std::env::set_var("ARCUS_ZK_PROFILE", "quick");
+        assert_eq!(Profile::from_env().unwrap_err().to_string(), "ARCUS_ZK_PROFILE=\"quick\": expected \"seed\" or \"fast\"");
+        std::env::remove_var("ARCUS_ZK_PROFILE");
+        assert_eq!(Profile::from_env().unwrap(), Profile::Seed);
+    }
+}
