@@ -42,8 +42,8 @@ impl Server {
 /// Why a config was refused; every variant names the file (or znode) it came from.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfError {
-    #[error("{file}: cannot read: {source}")]
-    Read { file: String, source: std::io::Error },
+    #[error("{file}: cannot read: {cause}")]
+    Read { file: String, cause: std::io::Error },
     #[error("{file}:{line}:{column}: not valid JSON: {message}")]
     Syntax { file: String, line: usize, column: usize, message: String },
     #[error("{file}: {key}: {problem}")]
@@ -56,7 +56,7 @@ const NUMERIC_KEYS: [(&str, u64); 4] = [("port", 1), ("memlimit", 1), ("threads"
 /// Reads and validates a config file.
 pub fn load(path: &Path) -> Result<CloudConf, ConfError> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| ConfError::Read { file: file.clone(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|cause| ConfError::Read { file: file.clone(), cause })?;
     parse(&file, &text)
 }
 
@@ -310,5 +310,54 @@ mod tests {
     fn unreadable_file_names_it() {
         let e = load(Path::new("/nonexistent/ruo91.json")).unwrap_err().to_string();
         assert!(e.starts_with("/nonexistent/ruo91.json: cannot read: "), "{e}");
+    }
+
+    /// The repository's fixtures, rendered with 10.0.0.N for `{{memcached-N}}` (fixtures/README.md).
+    fn fixture(name: &str) -> Result<CloudConf, ConfError> {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures").join(name);
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        for n in 1..=3 {
+            text = text.replace(&format!("{{{{memcached-{n}}}}}"), &format!("10.0.0.{n}"));
+        }
+        assert!(!text.contains("{{"), "{name} has a placeholder that is not a lab host");
+        parse(name, &text)
+    }
+
+    #[test]
+    fn fixtures() {
+        let ruo91 = fixture("ruo91.json").unwrap();
+        assert_eq!(ruo91.servers.len(), 6);
+        assert_eq!(ruo91.servers[5].address(), "10.0.0.3:11212");
+        let numbers = fixture("ruo91-numbers.json").unwrap();
+        assert_eq!(numbers.servers, ruo91.servers, "numbers are stored as the same strings");
+        assert_eq!(fixture("conflict-cloud.json").unwrap().servers[1].address(), "10.0.0.1:11211");
+        let bad = [
+            ("not-json.json", "bad/not-json.json:9:9: not valid JSON: expected `,` or `]`"),
+            ("missing-servicecode.json", "bad/missing-servicecode.json: serviceCode: missing"),
+            ("missing-servers.json", "bad/missing-servers.json: servers: missing"),
+            ("empty-servers.json", "bad/empty-servers.json: servers: is empty"),
+            ("missing-ip.json", "bad/missing-ip.json: servers[1].ip: missing"),
+            (
+                "missing-port.json",
+                "bad/missing-port.json: servers[1].config.port: missing (in the server's config and in the global config)",
+            ),
+            ("duplicate-address.json", "bad/duplicate-address.json: servers[2]: 10.0.0.1:11211 is listed twice (also servers[0])"),
+            (
+                "port-not-numeric.json",
+                "bad/port-not-numeric.json: servers[1].config.port: \"eleven\" is not a decimal number in 1..65535",
+            ),
+            (
+                "memlimit-not-numeric.json",
+                "bad/memlimit-not-numeric.json: config.memlimit: \"100MB\" is not a decimal number in 1..4294967295",
+            ),
+            (
+                "fractional-number.json",
+                "bad/fractional-number.json: servers[0].config.port: must be a string, found a fractional number",
+            ),
+        ];
+        for (name, expected) in bad {
+            let name = format!("bad/{name}");
+            assert_eq!(fixture(&name).unwrap_err().to_string(), expected);
+        }
     }
 }

@@ -54,11 +54,11 @@ pub async fn copy_to(ctx: &Ctx, hosts: &[String]) -> anyhow::Result<()> {
 
 /// Streams `tar -cf - -C <parent> <name>` into `tar -xf - -C <parent>` on `host`.
 async fn copy_one(host: String, parent: String, name: String) -> Outcome {
-    let failed = |host: String, source| Outcome {
+    let failed = |host: String, cause| Outcome {
         host,
         remote: true,
         output: String::new(),
-        result: Err(RunError::Spawn { program: "tar", source }),
+        result: Err(RunError::Spawn { program: "tar", cause }),
     };
     let (reader, writer) = match std::io::pipe() {
         Ok(pipe) => pipe,
@@ -89,7 +89,7 @@ async fn copy_one(host: String, parent: String, name: String) -> Outcome {
                 outcome.result = Err(RunError::Exit(out.status.code().unwrap_or(-1)));
             }
         }
-        Ok(Err(source)) => outcome.result = Err(RunError::Spawn { program: "tar", source }),
+        Ok(Err(cause)) => outcome.result = Err(RunError::Spawn { program: "tar", cause }),
         Err(_) => outcome.result = Err(RunError::Timeout(10)),
     }
     outcome

@@ -31,6 +31,8 @@ pub struct Ctx {
     pub ensemble: Vec<ZkServer>,
     pub json: bool,
     pub out: Out,
+    /// The ZooKeeper session, opened on first use and closed when the command ends.
+    session: tokio::sync::OnceCell<zk::Zk>,
 }
 
 impl Ctx {
@@ -44,8 +46,9 @@ impl Ctx {
         self.ensemble[0].port
     }
 
-    pub async fn connect(&self) -> anyhow::Result<zk::Zk> {
-        Ok(zk::Zk::connect(&self.zklist).await?)
+    /// The session with the ensemble (connecting on first use).
+    pub async fn zk(&self) -> anyhow::Result<&zk::Zk> {
+        Ok(self.session.get_or_try_init(|| zk::Zk::connect(&self.zklist)).await?)
     }
 
     /// Runs one job per host in parallel, then prints each host's block in the jobs' order:
@@ -117,23 +120,31 @@ fn run(zklist: Option<String>, json: bool, command: Command) -> anyhow::Result<(
     let ensemble = cli::parse_zklist(&zklist)?;
     let home = std::env::var("ARCUS_HOME").ok().filter(|h| !h.is_empty()).unwrap_or_else(|| DEFAULT_HOME.to_string());
     let home = home.trim_end_matches('/').to_string();
-    let ctx = Ctx { home, zklist, ensemble, json, out: Out::new() };
+    let mut ctx = Ctx { home, zklist, ensemble, json, out: Out::new(), session: tokio::sync::OnceCell::new() };
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
-        match command {
-            Command::Deploy(conf) => deploy::deploy(&ctx, &conf).await,
-            Command::Ping(svc) => ping::ping(&ctx, &svc).await,
-            Command::ZkInit => zookeeper::init(&ctx).await,
-            Command::ZkStart => zookeeper::start(&ctx).await,
-            Command::ZkStop => zookeeper::stop(&ctx).await,
-            Command::ZkStat => zookeeper::stat(&ctx).await,
-            Command::McRegister(conf) => memcached::register(&ctx, &conf).await,
-            Command::McUnregister(svc) => memcached::unregister(&ctx, &svc).await,
-            Command::McStart(svc) => memcached::start(&ctx, &svc).await,
-            Command::McStop(svc) => memcached::stop(&ctx, &svc).await,
-            Command::McList(svc) => memcached::list(&ctx, &svc).await,
-            Command::McListAll => memcached::listall(&ctx).await,
-            Command::QuickSetup(conf) => quicksetup::quicksetup(&ctx, &conf).await,
+        let result = execute(&ctx, command).await;
+        if let Some(zk) = ctx.session.take() {
+            zk.close().await;
         }
+        result
     })
+}
+
+async fn execute(ctx: &Ctx, command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Deploy(conf) => deploy::deploy(ctx, &conf).await,
+        Command::Ping(svc) => ping::ping(ctx, &svc).await,
+        Command::ZkInit => zookeeper::init(ctx).await,
+        Command::ZkStart => zookeeper::start(ctx).await,
+        Command::ZkStop => zookeeper::stop(ctx).await,
+        Command::ZkStat => zookeeper::stat(ctx).await,
+        Command::McRegister(conf) => memcached::register(ctx, &conf).await,
+        Command::McUnregister(svc) => memcached::unregister(ctx, &svc).await,
+        Command::McStart(svc) => memcached::start(ctx, &svc).await,
+        Command::McStop(svc) => memcached::stop(ctx, &svc).await,
+        Command::McList(svc) => memcached::list(ctx, &svc).await,
+        Command::McListAll => memcached::listall(ctx).await,
+        Command::QuickSetup(conf) => quicksetup::quicksetup(ctx, &conf).await,
+    }
 }

@@ -31,7 +31,7 @@ pub fn server_ips(conf: &CloudConf) -> Vec<String> {
 
 /// Registers `conf` in one transaction and prints the created paths.
 pub async fn register_conf(ctx: &Ctx, conf: &CloudConf) -> anyhow::Result<()> {
-    let zk = ctx.connect().await?;
+    let zk = ctx.zk().await?;
     require_structure(ctx, &zk).await?;
     let svc = &conf.service_code;
     let service_path = format!("{CACHE_LIST}/{svc}");
@@ -71,7 +71,7 @@ pub async fn register_conf(ctx: &Ctx, conf: &CloudConf) -> anyhow::Result<()> {
 /// `memcached unregister <svc>`: asks for `Delete <svc>`, refuses while nodes or clients are registered.
 pub async fn unregister(ctx: &Ctx, svc: &str) -> anyhow::Result<()> {
     ctx.out.server_roles(&ctx.zk_hosts(), &[]);
-    let zk = ctx.connect().await?;
+    let zk = ctx.zk().await?;
     service_data(ctx, &zk, svc).await?;
     for (what, parent) in [("cache node", CACHE_LIST), ("client", CLIENT_LIST)] {
         let path = format!("{parent}/{svc}");
@@ -207,7 +207,7 @@ pub fn stop_command(port: u16) -> String {
 /// `memcached list <svc>`: the table, then the Online/Offline/Undefined blocks.
 pub async fn list(ctx: &Ctx, svc: &str) -> anyhow::Result<()> {
     if ctx.json {
-        let zk = ctx.connect().await?;
+        let zk = ctx.zk().await?;
         let status = read_status(ctx, &zk, svc).await?;
         println!("{}", serde_json::to_string_pretty(&status)?);
         return Ok(());
@@ -225,7 +225,7 @@ async fn read_status(ctx: &Ctx, zk: &Zk, svc: &str) -> anyhow::Result<ServiceSta
 
 /// Prints the table and the non-empty blocks of one service.
 pub async fn list_service(ctx: &Ctx, svc: &str) -> anyhow::Result<()> {
-    let zk = ctx.connect().await?;
+    let zk = ctx.zk().await?;
     let status = read_status(ctx, &zk, svc).await?;
     for line in table::render(std::slice::from_ref(&status)) {
         ctx.out.line(&line);
@@ -247,7 +247,7 @@ pub async fn listall(ctx: &Ctx) -> anyhow::Result<()> {
     if !ctx.json {
         ctx.out.server_roles(&ctx.zk_hosts(), &[]);
     }
-    let zk = ctx.connect().await?;
+    let zk = ctx.zk().await?;
     require_structure(ctx, &zk).await?;
     let mut services = zk.children(CACHE_LIST).await?.unwrap_or_default();
     services.sort();
@@ -260,7 +260,11 @@ pub async fn listall(ctx: &Ctx) -> anyhow::Result<()> {
         }
     }
     if ctx.json {
-        println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "services": statuses }))?);
+        #[derive(serde::Serialize)]
+        struct Listing<'a> {
+            services: &'a [ServiceStatus],
+        }
+        println!("{}", serde_json::to_string_pretty(&Listing { services: &statuses })?);
         return Ok(());
     }
     for line in table::render(&statuses) {
@@ -291,7 +295,7 @@ async fn service_data(ctx: &Ctx, zk: &Zk, svc: &str) -> anyhow::Result<Vec<u8>> 
 
 /// The config a service was registered with, read back from `cache_list/<svc>`.
 async fn registered_conf(ctx: &Ctx, svc: &str) -> anyhow::Result<CloudConf> {
-    let zk = ctx.connect().await?;
+    let zk = ctx.zk().await?;
     let data = service_data(ctx, &zk, svc).await?;
     Ok(conf::parse(&format!("{CACHE_LIST}/{svc}"), &String::from_utf8_lossy(&data))?)
 }

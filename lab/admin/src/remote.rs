@@ -53,8 +53,8 @@ pub struct Outcome {
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
-    #[error("cannot start {program}: {source}")]
-    Spawn { program: &'static str, source: std::io::Error },
+    #[error("cannot start {program}: {cause}")]
+    Spawn { program: &'static str, cause: std::io::Error },
     #[error("ssh failed (exit status 255): the host is unreachable or refused the key")]
     Ssh,
     #[error("exit status {0}")]
@@ -130,7 +130,7 @@ async fn execute(
     input: Input,
     deadline: Duration,
 ) -> (String, Result<(), RunError>) {
-    let spawn_error = |source| (String::new(), Err(RunError::Spawn { program, source }));
+    let spawn_error = |cause| (String::new(), Err(RunError::Spawn { program, cause }));
     let (reader, writer) = match std::io::pipe() {
         Ok(pipe) => pipe,
         Err(source) => return spawn_error(source),
@@ -174,7 +174,7 @@ async fn execute(
             let _ = child.kill().await;
             Err(RunError::Timeout(deadline.as_secs()))
         }
-        Ok(Err(source)) => Err(RunError::Spawn { program, source }),
+        Ok(Err(cause)) => Err(RunError::Spawn { program, cause }),
         Ok(Ok(status)) if status.success() => Ok(()),
         Ok(Ok(status)) => match status.code() {
             Some(255) if program == "ssh" => Err(RunError::Ssh),

@@ -14,8 +14,8 @@ pub enum ZkError {
     Connect { zklist: String, reason: String },
     #[error("ZooKeeper: {op} {path}: {reason}")]
     Request { op: &'static str, path: String, reason: String },
-    #[error("nothing was applied: {op} {path} failed: {source}")]
-    Transaction { op: &'static str, path: String, source: zookeeper_client::Error },
+    #[error("nothing was applied: {op} {path} failed: {cause}")]
+    Transaction { op: &'static str, path: String, cause: zookeeper_client::Error },
 }
 
 /// One write of a transaction.
@@ -69,6 +69,14 @@ impl Zk {
         }
     }
 
+    /// Closes the session (so the server forgets it now, not after the timeout); waits at most 1 s.
+    pub async fn close(self) {
+        let mut state = self.client.state_watcher();
+        drop(self.client);
+        let closed = async { while !state.changed().await.is_terminated() {} };
+        let _ = tokio::time::timeout(Duration::from_secs(1), closed).await;
+    }
+
     /// The children of `path`, or `None` if it does not exist.
     pub async fn children(&self, path: &str) -> Result<Option<Vec<String>>, ZkError> {
         Self::request("list children of", path, self.client.list_children(path)).await
@@ -96,9 +104,9 @@ impl Zk {
                 Op::Set { path, data, version } => writer.add_set_data(path, data, Some(*version)),
                 Op::Delete { path } => writer.add_delete(path, None),
             };
-            added.map_err(|source| {
+            added.map_err(|cause| {
                 let (op, path) = op.describe();
-                ZkError::Transaction { op, path: path.to_string(), source }
+                ZkError::Transaction { op, path: path.to_string(), cause }
             })?;
         }
         let committed = tokio::time::timeout(SESSION_TIMEOUT, writer.commit()).await.map_err(|_| ZkError::Request {
@@ -116,7 +124,7 @@ impl Zk {
                 .collect()),
             Err(MultiWriteError::OperationFailed { index, source }) => {
                 let (op, path) = ops[index].describe();
-                Err(ZkError::Transaction { op, path: path.to_string(), source })
+                Err(ZkError::Transaction { op, path: path.to_string(), cause: source })
             }
             Err(MultiWriteError::RequestFailed { source }) => Err(ZkError::Request {
                 op: "commit a transaction at",

@@ -2,7 +2,7 @@
 //! `zookeeper/bin/zkServer.sh`, the wait for a leader, `stat`, and the `/arcus` structure.
 
 use crate::remote::Job;
-use crate::zk::Op;
+use crate::zk::{Op, Zk};
 use crate::{all_succeeded, Ctx};
 use std::time::{Duration, Instant};
 
@@ -189,9 +189,16 @@ pub async fn wait_for_leader(ctx: &Ctx, profile: Profile) -> anyhow::Result<()> 
 const STRUCTURE: [&str; 3] = ["cache_list", "client_list", "cache_server_mapping"];
 
 /// Creates /arcus and its three children in one transaction (nothing if /arcus exists), prints
-/// the created paths and then /arcus's children. Returns whether it created them.
+/// the created paths and then /arcus's children. Returns whether it created them. Uses a session of
+/// its own, closed before returning, since `init` stops the ensemble next.
 pub async fn create_structure(ctx: &Ctx) -> anyhow::Result<bool> {
-    let zk = ctx.connect().await?;
+    let zk = Zk::connect(&ctx.zklist).await?;
+    let result = structure_with(ctx, &zk).await;
+    zk.close().await;
+    result
+}
+
+async fn structure_with(ctx: &Ctx, zk: &Zk) -> anyhow::Result<bool> {
     let existed = zk.exists("/arcus").await?;
     if existed {
         ctx.out.line("init_arcus_structure: fail (/arcus exists)");

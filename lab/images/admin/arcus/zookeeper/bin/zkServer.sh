@@ -1,0 +1,117 @@
+#!/bin/sh
+# zkServer.sh start|stop|status for the Arcus install's ZooKeeper, in the manner of upstream's
+# script, on the host's Debian ZooKeeper: /usr/share/java/zookeeper.jar (its manifest's Class-Path
+# brings the rest) and slf4j-simple for readable logs. Small heap, JMX off, no admin server.
+# Config ../conf/zoo.cfg (written by `arcus.sh zookeeper init`), log ../logs/zookeeper.out,
+# pid file <dataDir>/zookeeper_server.pid.
+
+ZOOBINDIR=$(cd "$(dirname "$0")" && pwd)
+ZOOCFGDIR="$ZOOBINDIR/../conf"
+ZOOCFG="$ZOOCFGDIR/zoo.cfg"
+ZOO_LOG_DIR="$ZOOBINDIR/../logs"
+JARS="/usr/share/java/zookeeper.jar /usr/share/java/slf4j-simple.jar"
+# How long `start` waits for the client port, `stop` for the process to end (seconds).
+START_DEADLINE=30
+STOP_DEADLINE=10
+
+echo "JMX disabled by user request" >&2
+echo "Using config: $ZOOCFG" >&2
+
+cfg() {
+    sed -n "s/^[[:space:]]*$1[[:space:]]*=[[:space:]]*//p" "$ZOOCFG" | tail -n 1
+}
+
+if [ -f "$ZOOCFG" ]; then
+    ZOO_DATADIR=$(cfg dataDir)
+    ZOO_PORT=$(cfg clientPort)
+fi
+PIDFILE="$ZOO_DATADIR/zookeeper_server.pid"
+
+running() {
+    [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null
+}
+
+case "$1" in
+start)
+    printf 'Starting zookeeper ... '
+    if [ -z "$ZOO_DATADIR" ] || [ -z "$ZOO_PORT" ]; then
+        echo "FAILED TO START"
+        echo "$ZOOCFG is missing or has no dataDir/clientPort: run arcus.sh zookeeper init first" >&2
+        exit 1
+    fi
+    for jar in $JARS; do
+        if [ ! -f "$jar" ]; then
+            echo "FAILED TO START"
+            echo "$jar not found: this host needs Debian's libzookeeper-java and libslf4j-java" >&2
+            exit 1
+        fi
+    done
+    if running; then
+        echo "already running as process $(cat "$PIDFILE")."
+        exit 0
+    fi
+    mkdir -p "$ZOO_DATADIR" "$ZOO_LOG_DIR"
+    CLASSPATH="$ZOOCFGDIR:$(echo $JARS | tr ' ' ':')"
+    nohup java -Xmx64m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
+        -Dzookeeper.log.dir="$ZOO_LOG_DIR" -Dzookeeper.admin.enableServer=false \
+        -Dzookeeper.jmx.log4j.disable=true -cp "$CLASSPATH" \
+        org.apache.zookeeper.server.quorum.QuorumPeerMain "$ZOOCFG" \
+        > "$ZOO_LOG_DIR/zookeeper.out" 2>&1 < /dev/null &
+    echo $! > "$PIDFILE"
+    # STARTED once the client port accepts connections; FAILED if the JVM ends first.
+    waited=0
+    while ! nc -z 127.0.0.1 "$ZOO_PORT" 2>/dev/null; do
+        if ! running; then
+            rm -f "$PIDFILE"
+            echo "FAILED TO START"
+            tail -n 20 "$ZOO_LOG_DIR/zookeeper.out" >&2
+            exit 1
+        fi
+        if [ "$waited" -ge $((START_DEADLINE * 10)) ]; then
+            echo "FAILED TO START"
+            echo "port $ZOO_PORT not open after $START_DEADLINE s; see $ZOO_LOG_DIR/zookeeper.out" >&2
+            exit 1
+        fi
+        sleep 0.1
+        waited=$((waited + 1))
+    done
+    echo STARTED
+    ;;
+stop)
+    printf 'Stopping zookeeper ... '
+    if [ ! -f "$PIDFILE" ]; then
+        echo "no zookeeper to stop (could not find file $PIDFILE)"
+        exit 0
+    fi
+    pid=$(cat "$PIDFILE")
+    kill "$pid" 2>/dev/null
+    waited=0
+    while kill -0 "$pid" 2>/dev/null; do
+        if [ "$waited" -ge $((STOP_DEADLINE * 10)) ]; then
+            echo "still running after $STOP_DEADLINE s; sending SIGKILL" >&2
+            kill -9 "$pid" 2>/dev/null
+        fi
+        sleep 0.1
+        waited=$((waited + 1))
+    done
+    rm -f "$PIDFILE"
+    echo STOPPED
+    ;;
+status)
+    if ! running; then
+        echo "Error contacting service. It is probably not running."
+        exit 1
+    fi
+    mode=$(echo srvr | nc 127.0.0.1 "$ZOO_PORT" 2>/dev/null | sed -n 's/^Mode: //p')
+    if [ -z "$mode" ]; then
+        echo "Error contacting service. It is probably not running."
+        exit 1
+    fi
+    echo "Client port found: $ZOO_PORT."
+    echo "Mode: $mode"
+    ;;
+*)
+    echo "Usage: $0 {start|stop|status}" >&2
+    exit 1
+    ;;
+esac
