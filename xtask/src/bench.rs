@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use arcus_lab::lab as labs;
-use arcus_lab::{Engine, Flavour, Lab, Owner, Progress, RunId, UpOptions};
+use arcus_lab::{Engine, Lab, Level, Progress, UpOptions};
 use clap::Subcommand;
 
 #[derive(Subcommand)]
@@ -70,7 +70,7 @@ async fn lab_up(warm_only: bool, runs: usize) -> Result<ExitCode> {
 /// One `lab up --bare` (until every sshd answers), then the memory of memcached-1 after a
 /// second of idling, then down.
 async fn time_up(engine: &Engine) -> Result<(Duration, f64)> {
-    let options = UpOptions { run: RunId::fresh(), owner: Owner::ThisProcess, flavour: Flavour::Reference };
+    let options = UpOptions::owned(Level::Bare);
     let started = Instant::now();
     let lab = Lab::up(engine, &options, &Progress::stderr()).await?;
     let took = started.elapsed();

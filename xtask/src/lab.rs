@@ -6,7 +6,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use arcus_lab::lab::{self as labs, LabError};
-use arcus_lab::{Engine, Flavour, Lab, Owner, Progress, RunId, UpOptions};
+use arcus_lab::runbook::{Step, SERVICE};
+use arcus_lab::{zk, Engine, Flavour, Lab, Level, Owner, Progress, RunId, Timing, UpOptions};
 use clap::{Args, Subcommand};
 
 #[derive(Subcommand)]
@@ -31,8 +32,14 @@ pub struct UpArgs {
     #[arg(long)]
     run: Option<String>,
     /// Stop at the bare level: four machines with sshd, nothing of Arcus running.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "until")]
     bare: bool,
+    /// Stop after this runbook step: zklist, keys, conf, deploy, zk-init, zk-start, register, start, list.
+    #[arg(long, value_name = "STEP", value_parser = parse_step)]
+    until: Option<Step>,
+    /// Timing profile written into zoo.cfg: fast (tickTime 500, sessions 1-10 s) or seed (the runbook's 2000).
+    #[arg(long, default_value = "fast", value_parser = Timing::parse)]
+    profile: Timing,
     /// Use a user's arcus-memcached install prefix (bin/memcached, lib/) instead of the reference node.
     #[arg(long, value_name = "PREFIX")]
     arcus: Option<PathBuf>,
@@ -93,9 +100,9 @@ async fn up(args: UpArgs) -> Result<ExitCode> {
     };
     let flavour = Flavour::from_option(args.arcus.as_deref())?;
     let engine = Engine::connect().await?;
-    let options = UpOptions { run: run.clone(), owner: Owner::Kept, flavour };
+    let level = if args.bare { Level::Bare } else { Level::Runbook(args.until.unwrap_or(Step::List)) };
+    let options = UpOptions { run: run.clone(), owner: Owner::Kept, flavour, level, timing: args.profile };
     let progress = Progress::stderr();
-    let _ = args.bare; // the bare level is the only one until the admin tool lands
     tokio::select! {
         lab = Lab::up(&engine, &options, &progress) => {
             let lab = lab?;
@@ -103,6 +110,9 @@ async fn up(args: UpArgs) -> Result<ExitCode> {
                 set_current(&run)?;
             }
             print_lab(&lab).await?;
+            if level != Level::Bare {
+                print_cloud(&lab).await?;
+            }
             Ok(ExitCode::SUCCESS)
         }
         _ = tokio::signal::ctrl_c() => {
@@ -199,6 +209,29 @@ pub async fn print_lab(lab: &Lab) -> Result<()> {
         println!("{:<12} {:<14} {:<6} {state}", host.name, host.ip, host.role());
     }
     Ok(())
+}
+
+/// The cloud: the service's nodes online out of those mapped, and each ZooKeeper server's mode.
+pub async fn print_cloud(lab: &Lab) -> Result<()> {
+    let guard = lab.guard();
+    println!();
+    for addr in zk::ensemble(lab) {
+        let host = lab.hosts.iter().find(|h| std::net::IpAddr::V4(h.ip) == addr.ip()).map(|h| h.name.as_str()).unwrap_or("?");
+        let mode = zk::mode(&guard, addr).await.unwrap_or_else(|| "not serving".into());
+        println!("zookeeper  {host:<12} {addr:<18} {mode}");
+    }
+    let Ok(session) = zk::ZkSession::connect(lab, std::time::Duration::from_secs(5)).await else {
+        println!("service    {SERVICE}: ZooKeeper not reachable");
+        return Ok(());
+    };
+    let mapped = session.children("/arcus/cache_server_mapping").await?.len();
+    let online = session.children(&format!("/arcus/cache_list/{SERVICE}")).await?.len();
+    println!("service    {SERVICE}: {online}/{mapped} nodes online");
+    Ok(())
+}
+
+fn parse_step(name: &str) -> Result<Step, String> {
+    Step::parse(name).map_err(|e| e.to_string())
 }
 
 /// `--run ID` if given, else the current lab.

@@ -71,7 +71,8 @@ pub struct ContainerSpec {
     /// `name:ip` entries for /etc/hosts.
     pub extra_hosts: Vec<String>,
     pub labels: HashMap<String, String>,
-    pub cmd: Option<Vec<String>>,
+    /// `NAME=value` entries.
+    pub env: Vec<String>,
 }
 
 /// A labelled container as the engine lists it.
@@ -296,7 +297,7 @@ impl Engine {
         let body = ContainerCreateBody {
             hostname: Some(spec.hostname.clone()),
             image: Some(spec.image.clone()),
-            cmd: spec.cmd.clone(),
+            env: Some(spec.env.clone()),
             labels: Some(spec.labels.clone()),
             host_config: Some(HostConfig {
                 init: Some(true),

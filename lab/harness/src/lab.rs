@@ -14,6 +14,8 @@ use crate::engine::{ContainerSpec, Engine, ExecOutput, LABEL_ROLE, LABEL_RUN};
 use crate::flavour::Flavour;
 use crate::images::{self, ImageSet};
 use crate::progress::Progress;
+use crate::runbook::{self, Step};
+use crate::timing::Timing;
 use crate::wait;
 
 /// The runbook's hostnames, admin first.
@@ -134,12 +136,28 @@ pub enum Owner {
     ThisProcess,
 }
 
+/// How far `Lab::up` goes: four bare machines, or through the runbook up to a step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Bare,
+    Runbook(Step),
+}
+
 /// What `Lab::up` needs.
 #[derive(Debug, Clone)]
 pub struct UpOptions {
     pub run: RunId,
     pub owner: Owner,
     pub flavour: Flavour,
+    pub level: Level,
+    pub timing: Timing,
+}
+
+impl UpOptions {
+    /// A lab owned by this process, reference node, fast timing.
+    pub fn owned(level: Level) -> UpOptions {
+        UpOptions { run: RunId::fresh(), owner: Owner::ThisProcess, flavour: Flavour::Reference, level, timing: Timing::Fast }
+    }
 }
 
 /// A running lab.
@@ -153,11 +171,19 @@ pub struct Lab {
 }
 
 impl Lab {
-    /// Builds missing images and starts the four machines with sshd answering. On any failure
-    /// everything created for this run is removed before the error is returned.
+    /// Builds missing images, starts the four machines with sshd answering and runs the runbook
+    /// as far as the level says. On any failure everything created for this run is removed
+    /// before the error is returned.
     pub async fn up(engine: &Engine, options: &UpOptions, progress: &Progress) -> Result<Lab> {
         let images = images::ensure(engine, &options.flavour, progress).await?;
-        match Self::start(engine, options, &images, progress).await {
+        let started = async {
+            let lab = Self::start(engine, options, &images, progress).await?;
+            if let Level::Runbook(until) = options.level {
+                runbook::run(&lab, until, progress).await?;
+            }
+            anyhow::Ok(lab)
+        };
+        match started.await {
             Ok(lab) => Ok(lab),
             Err(e) => {
                 let _ = down(engine, &options.run).await;
@@ -199,7 +225,7 @@ impl Lab {
                 aliases: vec![host.name.clone()],
                 extra_hosts: extra_hosts.clone(),
                 labels,
-                cmd: None,
+                env: vec![format!("ARCUS_ZK_PROFILE={}", options.timing.name())],
             };
             async move { engine.run_container(&spec).await }
         }))

@@ -2,6 +2,7 @@
 //!
 //! Where things live: `engine` (every Docker call), `images` (base/host/admin images), `lab`
 //! (the four machines, run ids, the address guard), `flavour` (reference node or a user's Arcus),
+//! `runbook` (the runbook's admin steps), `zk` (ZooKeeper probes), `timing` (profiles),
 //! `wait` (bounded polling), `progress` (progress lines), `paths` (state directory).
 
 pub mod engine;
@@ -10,9 +11,13 @@ pub mod images;
 pub mod lab;
 pub mod paths;
 pub mod progress;
+pub mod runbook;
+pub mod timing;
 pub mod wait;
+pub mod zk;
 
 pub use engine::Engine;
 pub use flavour::Flavour;
-pub use lab::{AddressGuard, Lab, LabError, Owner, RunId, UpOptions};
+pub use lab::{AddressGuard, Lab, LabError, Level, Owner, RunId, UpOptions};
+pub use timing::Timing;
 pub use progress::Progress;

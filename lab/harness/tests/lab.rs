@@ -4,10 +4,10 @@
 
 use arcus_lab::engine::LABEL_RUN;
 use arcus_lab::lab::{self as labs, HOSTNAMES};
-use arcus_lab::{Engine, Flavour, Lab, Owner, Progress, RunId, UpOptions};
+use arcus_lab::{Engine, Lab, Level, Progress, RunId, UpOptions};
 
 async fn up(engine: &Engine) -> Lab {
-    let options = UpOptions { run: RunId::fresh(), owner: Owner::ThisProcess, flavour: Flavour::Reference };
+    let options = UpOptions::owned(Level::Bare);
     Lab::up(engine, &options, &Progress::silent()).await.expect("lab up")
 }
 
