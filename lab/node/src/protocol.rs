@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 
 use crate::log;
 use crate::state::{bump, ClusterRequest, State, Stop, VERSION};
-use crate::store::{DeltaError, Mode, Stored};
+use crate::store::{DeltaError, Mode, Outcome};
 
 pub const KEY_MAX: usize = 250;
 /// memcached closes a connection whose command line grows past this without a newline.
@@ -49,9 +49,9 @@ pub fn step(conn: &mut Conn, buf: &[u8], state: &State, out: &mut Vec<u8>) -> St
         conn.swallow -= n;
         return if n == 0 { Step::More(1) } else { Step::Done(n) };
     }
-    let Some(nl) = memchr::memchr(b'\n', buf) else {
-        let get = buf.starts_with(b"get ") || buf.starts_with(b"gets ");
-        let limit = if get { GET_LINE_MAX } else { LINE_MAX };
+    let multiget = buf.starts_with(b"get ") || buf.starts_with(b"gets ");
+    let limit = if multiget { GET_LINE_MAX } else { LINE_MAX };
+    let Some(nl) = memchr::memchr(b'\n', &buf[..buf.len().min(limit + 1)]) else {
         return if buf.len() > limit { Step::Close } else { Step::More(buf.len() + 1) };
     };
     let line = &buf[..nl];
@@ -90,7 +90,7 @@ pub fn step(conn: &mut Conn, buf: &[u8], state: &State, out: &mut Vec<u8>) -> St
         b"stats" => stats(state, &tokens[1..], &mut r),
         b"quit" if n == 1 => return Step::Close,
         b"ready" if n == 1 => r.line(if state.ready() { "READY" } else { "NOT_READY" }),
-        b"config" if n == 2 || n == 3 => config(state, &tokens[1..], &mut r),
+        b"config" if n >= 2 => config(state, &tokens[1..], &mut r),
         b"zkensemble" if n >= 2 => {
             if let Some(req) = zkensemble(state, &tokens[1..], &mut r) {
                 return Step::Cluster(consumed, req);
@@ -198,17 +198,17 @@ fn update(conn: &mut Conn, state: &State, t: &[&[u8]], rest: &[u8], consumed: us
     let res = state.store.store(mode, key, flags, exptime as i64, &rest[..vlen]);
     if is_cas {
         bump(match res {
-            Stored::Stored => &state.counters.cas_hits,
-            Stored::Exists => &state.counters.cas_badval,
+            Outcome::Stored => &state.counters.cas_hits,
+            Outcome::Exists => &state.counters.cas_badval,
             _ => &state.counters.cas_misses,
         });
     }
     match res {
-        Stored::Stored => r.line("STORED"),
-        Stored::NotStored => r.line("NOT_STORED"),
-        Stored::Exists => r.line("EXISTS"),
-        Stored::NotFound => r.line("NOT_FOUND"),
-        Stored::TooLarge => r.error("SERVER_ERROR object too large for cache"),
+        Outcome::Stored => r.line("STORED"),
+        Outcome::NotStored => r.line("NOT_STORED"),
+        Outcome::Exists => r.line("EXISTS"),
+        Outcome::NotFound => r.line("NOT_FOUND"),
+        Outcome::TooLarge => r.error("SERVER_ERROR object too large for cache"),
     }
     Step::Done(total)
 }

@@ -36,7 +36,7 @@ pub enum Mode {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Stored {
+pub enum Outcome {
     Stored,
     NotStored,
     Exists,
@@ -288,7 +288,7 @@ impl Store {
         klen + vlen + ITEM_OVERHEAD > self.item_max
     }
 
-    pub fn store(&self, mode: Mode, key: &[u8], flags: u32, exptime: i64, value: &[u8]) -> Stored {
+    pub fn store(&self, mode: Mode, key: &[u8], flags: u32, exptime: i64, value: &[u8]) -> Outcome {
         let (hash, shard) = self.shard(key);
         let now = now();
         let exptime = self.expiry(exptime);
@@ -303,27 +303,27 @@ impl Store {
                 let freed = s.remove(&self.hasher, i);
                 self.used.fetch_sub(freed, Ordering::Relaxed);
             }
-            return Stored::TooLarge;
+            return Outcome::TooLarge;
         }
         let data: Box<[u8]> = match (mode, existing) {
             (Mode::Add, Some(i)) => {
                 s.bump(i);
-                return Stored::NotStored;
+                return Outcome::NotStored;
             }
-            (Mode::Replace | Mode::Append | Mode::Prepend, None) => return Stored::NotStored,
-            (Mode::Cas(_), None) => return Stored::NotFound,
-            (Mode::Cas(c), Some(i)) if s.slots[i as usize].cas != c => return Stored::Exists,
+            (Mode::Replace | Mode::Append | Mode::Prepend, None) => return Outcome::NotStored,
+            (Mode::Cas(_), None) => return Outcome::NotFound,
+            (Mode::Cas(c), Some(i)) if s.slots[i as usize].cas != c => return Outcome::Exists,
             (Mode::Append, Some(i)) => {
                 let old = &s.slots[i as usize];
                 if self.too_large(key.len(), old.value().len() + value.len()) {
-                    return Stored::TooLarge;
+                    return Outcome::TooLarge;
                 }
                 [old.data.as_ref(), value].concat().into()
             }
             (Mode::Prepend, Some(i)) => {
                 let old = &s.slots[i as usize];
                 if self.too_large(key.len(), old.value().len() + value.len()) {
-                    return Stored::TooLarge;
+                    return Outcome::TooLarge;
                 }
                 [key, value, old.value()].concat().into()
             }
@@ -339,7 +339,7 @@ impl Store {
         }
         let entry = Entry { data, klen: key.len() as u8, flags, exptime, time: now, cas: self.cas_id(), prev: NIL, next: NIL };
         self.link(s, hash, entry);
-        Stored::Stored
+        Outcome::Stored
     }
 
     /// Inserts a new entry and evicts least recently used items until the limit holds again.
@@ -467,7 +467,7 @@ mod tests {
         let store = Store::new(100 * (ITEM_OVERHEAD + 10), 1 << 20);
         for i in 0..1000u32 {
             let key = format!("k{i:04}");
-            assert_eq!(store.store(Mode::Set, key.as_bytes(), 0, 0, b"12345"), Stored::Stored);
+            assert_eq!(store.store(Mode::Set, key.as_bytes(), 0, 0, b"12345"), Outcome::Stored);
         }
         let stats = store.stats();
         assert!(stats.bytes <= stats.limit_maxbytes, "{} > {}", stats.bytes, stats.limit_maxbytes);
@@ -497,8 +497,8 @@ mod tests {
         assert!(store.get(b"e", None, |_| ()).is_none());
         store.store(Mode::Set, b"c", 0, 0, b"x");
         let cas = store.get(b"c", None, |i| i.cas).unwrap();
-        assert_eq!(store.store(Mode::Cas(cas + 100), b"c", 0, 0, b"y"), Stored::Exists);
-        assert_eq!(store.store(Mode::Cas(cas), b"c", 0, 0, b"y"), Stored::Stored);
-        assert_eq!(store.store(Mode::Cas(cas), b"zz", 0, 0, b"y"), Stored::NotFound);
+        assert_eq!(store.store(Mode::Cas(cas + 100), b"c", 0, 0, b"y"), Outcome::Exists);
+        assert_eq!(store.store(Mode::Cas(cas), b"c", 0, 0, b"y"), Outcome::Stored);
+        assert_eq!(store.store(Mode::Cas(cas), b"zz", 0, 0, b"y"), Outcome::NotFound);
     }
 }
