@@ -127,7 +127,7 @@ pub async fn run_step(lab: &Lab, step: Step) -> Result<ExecOutput> {
 /// a leader after `zookeeper start`, six joined nodes after `memcached start`.
 pub async fn run(lab: &Lab, until: Step, progress: &Progress) -> Result<()> {
     for step in Step::ALL.into_iter().take_while(|s| *s <= until) {
-        let shown = progress.step(format!("runbook: {}", step.command(lab).lines().next().unwrap_or_default()));
+        let shown = progress.step(format!("runbook step {}", step.name()));
         run_step(lab, step).await?;
         match step {
             Step::ZkStart => {
