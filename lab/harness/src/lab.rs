@@ -179,7 +179,7 @@ impl Lab {
         let started = async {
             let lab = Self::start(engine, options, &images, progress).await?;
             if let Level::Runbook(until) = options.level {
-                runbook::run(&lab, until, progress).await?;
+                runbook::run(&lab, Step::Zklist, until, progress).await?;
             }
             anyhow::Ok(lab)
         };

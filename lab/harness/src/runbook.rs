@@ -123,10 +123,10 @@ pub async fn run_step(lab: &Lab, step: Step) -> Result<ExecOutput> {
     Ok(out)
 }
 
-/// Runs the steps in order up to and including `until`, waiting where the cloud needs time:
+/// Runs the steps from `from` through `until` in order, waiting where the cloud needs time:
 /// a leader after `zookeeper start`, six joined nodes after `memcached start`.
-pub async fn run(lab: &Lab, until: Step, progress: &Progress) -> Result<()> {
-    for step in Step::ALL.into_iter().take_while(|s| *s <= until) {
+pub async fn run(lab: &Lab, from: Step, until: Step, progress: &Progress) -> Result<()> {
+    for step in Step::ALL.into_iter().filter(|s| (from..=until).contains(s)) {
         let shown = progress.step(format!("runbook step {}", step.name()));
         run_step(lab, step).await?;
         match step {
