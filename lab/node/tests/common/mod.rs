@@ -42,8 +42,16 @@ impl Node {
 
     pub fn spawn_env(args: &[&str], env: &[(&str, &str)]) -> Node {
         let port = free_port();
+        let port_s = port.to_string();
+        let mut all = vec!["-p", &port_s];
+        all.extend_from_slice(args);
+        Self::spawn_at(port, &all, env)
+    }
+
+    /// Starts the binary with `args` (which name the port) plus `-u nobody -l 127.0.0.1`.
+    pub fn spawn_at(port: u16, args: &[&str], env: &[(&str, &str)]) -> Node {
         let mut cmd = Command::new(BIN);
-        cmd.args(["-u", "nobody", "-l", "127.0.0.1", "-p", &port.to_string()]).args(args);
+        cmd.args(["-u", "nobody", "-l", "127.0.0.1"]).args(args);
         cmd.env_remove("ARCUS_CACHE_PUBLIC_IP").env_remove("ARCUS_CACHE_HOSTNAME_OVERWRITE");
         for (k, v) in env {
             cmd.env(k, v);
