@@ -32,7 +32,7 @@ pub fn server_ips(conf: &CloudConf) -> Vec<String> {
 /// Registers `conf` in one transaction and prints the created paths.
 pub async fn register_conf(ctx: &Ctx, conf: &CloudConf) -> anyhow::Result<()> {
     let zk = ctx.zk().await?;
-    require_structure(ctx, &zk).await?;
+    require_structure(ctx, zk).await?;
     let svc = &conf.service_code;
     let service_path = format!("{CACHE_LIST}/{svc}");
     let now = python_now();
@@ -54,7 +54,7 @@ pub async fn register_conf(ctx: &Ctx, conf: &CloudConf) -> anyhow::Result<()> {
     if !zk.exists(&client_path).await? {
         ops.push(Op::Create { path: client_path, data: Vec::new() });
     }
-    for address in mapped_to(&mappings(&zk).await?, svc) {
+    for address in mapped_to(&mappings(zk).await?, svc) {
         ops.push(Op::Delete { path: format!("{MAPPING}/{address}/{svc}") });
         ops.push(Op::Delete { path: format!("{MAPPING}/{address}") });
     }
@@ -72,7 +72,7 @@ pub async fn register_conf(ctx: &Ctx, conf: &CloudConf) -> anyhow::Result<()> {
 pub async fn unregister(ctx: &Ctx, svc: &str) -> anyhow::Result<()> {
     ctx.out.server_roles(&ctx.zk_hosts(), &[]);
     let zk = ctx.zk().await?;
-    service_data(ctx, &zk, svc).await?;
+    service_data(ctx, zk, svc).await?;
     for (what, parent) in [("cache node", CACHE_LIST), ("client", CLIENT_LIST)] {
         let path = format!("{parent}/{svc}");
         let members = zk.children(&path).await?.unwrap_or_default();
@@ -93,7 +93,7 @@ pub async fn unregister(ctx: &Ctx, svc: &str) -> anyhow::Result<()> {
         return Ok(());
     }
     let mut ops = Vec::new();
-    for address in mapped_to(&mappings(&zk).await?, svc) {
+    for address in mapped_to(&mappings(zk).await?, svc) {
         ops.push(Op::Delete { path: format!("{MAPPING}/{address}/{svc}") });
         ops.push(Op::Delete { path: format!("{MAPPING}/{address}") });
     }
@@ -208,7 +208,7 @@ pub fn stop_command(port: u16) -> String {
 pub async fn list(ctx: &Ctx, svc: &str) -> anyhow::Result<()> {
     if ctx.json {
         let zk = ctx.zk().await?;
-        let status = read_status(ctx, &zk, svc).await?;
+        let status = read_status(ctx, zk, svc).await?;
         println!("{}", serde_json::to_string_pretty(&status)?);
         return Ok(());
     }
@@ -226,7 +226,7 @@ async fn read_status(ctx: &Ctx, zk: &Zk, svc: &str) -> anyhow::Result<ServiceSta
 /// Prints the table and the non-empty blocks of one service.
 pub async fn list_service(ctx: &Ctx, svc: &str) -> anyhow::Result<()> {
     let zk = ctx.zk().await?;
-    let status = read_status(ctx, &zk, svc).await?;
+    let status = read_status(ctx, zk, svc).await?;
     for line in table::render(std::slice::from_ref(&status)) {
         ctx.out.line(&line);
     }
@@ -248,15 +248,15 @@ pub async fn listall(ctx: &Ctx) -> anyhow::Result<()> {
         ctx.out.server_roles(&ctx.zk_hosts(), &[]);
     }
     let zk = ctx.zk().await?;
-    require_structure(ctx, &zk).await?;
+    require_structure(ctx, zk).await?;
     let mut services = zk.children(CACHE_LIST).await?.unwrap_or_default();
     services.sort();
-    let mappings = mappings(&zk).await?;
+    let mappings = mappings(zk).await?;
     let mut statuses = Vec::new();
     for svc in &services {
         // A service unregistered while we read is left out.
         if let Some((data, _)) = zk.data(&format!("{CACHE_LIST}/{svc}")).await? {
-            statuses.push(service_status(&zk, svc, &data, &mappings).await?);
+            statuses.push(service_status(zk, svc, &data, &mappings).await?);
         }
     }
     if ctx.json {
@@ -296,7 +296,7 @@ async fn service_data(ctx: &Ctx, zk: &Zk, svc: &str) -> anyhow::Result<Vec<u8>> 
 /// The config a service was registered with, read back from `cache_list/<svc>`.
 async fn registered_conf(ctx: &Ctx, svc: &str) -> anyhow::Result<CloudConf> {
     let zk = ctx.zk().await?;
-    let data = service_data(ctx, &zk, svc).await?;
+    let data = service_data(ctx, zk, svc).await?;
     Ok(conf::parse(&format!("{CACHE_LIST}/{svc}"), &String::from_utf8_lossy(&data))?)
 }
 
