@@ -56,8 +56,7 @@ pub fn step(conn: &mut Conn, buf: &[u8], state: &State, out: &mut Vec<u8>) -> St
     };
     let line = &buf[..nl];
     let line = line.strip_suffix(b"\r").unwrap_or(line);
-    let mut tokens: Vec<&[u8]> = Vec::with_capacity(8);
-    tokens.extend(line.split(|&b| b == b' ').filter(|t| !t.is_empty()));
+    let tokens: smallvec::SmallVec<[&[u8]; 8]> = line.split(|&b| b == b' ').filter(|t| !t.is_empty()).collect();
     let consumed = nl + 1;
     let cmd = tokens.first().copied().unwrap_or(b"");
     let n = tokens.len();

@@ -1,0 +1,159 @@
+//! `cargo xtask bench node`: memcaslap against the reference node (release build) and Debian's
+//! memcached started with the same -t, -c and -m, runs alternating; prints ops/s of each, the
+//! ratio and both processes' peak RSS, and writes them to `target/arcus-lab/bench/node.json`.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+
+const DEBIAN_MEMCACHED: &str = "/usr/bin/memcached";
+
+#[derive(Args, Debug)]
+pub struct BenchNodeArgs {
+    /// worker threads of both servers (-t)
+    #[arg(long, default_value_t = 4)]
+    pub threads: usize,
+    /// max connections of both servers (-c)
+    #[arg(long, default_value_t = 1024)]
+    pub conns: usize,
+    /// memory limit of both servers in MB (-m)
+    #[arg(long, default_value_t = 64)]
+    pub memory: u64,
+    /// seconds per memcaslap run
+    #[arg(long, default_value_t = 10)]
+    pub seconds: u64,
+    /// memcaslap runs per server (alternating)
+    #[arg(long, default_value_t = 3)]
+    pub runs: usize,
+    /// memcaslap concurrency (-c)
+    #[arg(long, default_value_t = 64)]
+    pub concurrency: usize,
+    /// memcaslap threads (-T)
+    #[arg(long, default_value_t = 2)]
+    pub client_threads: usize,
+}
+
+struct Server {
+    name: &'static str,
+    child: Child,
+    port: u16,
+    tps: Vec<f64>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub async fn run(args: BenchNodeArgs) -> Result<()> {
+    tokio::task::spawn_blocking(move || bench(&args)).await.context("the benchmark thread")?
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
+}
+
+fn bench(args: &BenchNodeArgs) -> Result<()> {
+    for tool in ["memcaslap", DEBIAN_MEMCACHED] {
+        let found = Command::new("sh").args(["-c", &format!("command -v {tool}")]).output().context("sh")?;
+        if !found.status.success() {
+            bail!("{tool} is missing: apt-get install -y libmemcached-tools memcached");
+        }
+    }
+    let root = workspace_root();
+    eprintln!("building the reference node (cargo build --release -p arcus-node)");
+    let status = Command::new(env!("CARGO")).args(["build", "--release", "-p", "arcus-node"]).current_dir(&root).status().context("cargo build")?;
+    if !status.success() {
+        bail!("cargo build --release -p arcus-node failed");
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
+    let node_bin = target.join("release/memcached");
+    let mut servers = vec![start("debian-memcached-1.6.18", Path::new(DEBIAN_MEMCACHED), args)?, start("reference-node", &node_bin, args)?];
+    for run in 0..args.runs {
+        for server in servers.iter_mut() {
+            let tps = memcaslap(server.port, args).with_context(|| format!("memcaslap against {}", server.name))?;
+            eprintln!("run {}: {:<24} {:>10.0} ops/s", run + 1, server.name, tps);
+            server.tps.push(tps);
+        }
+    }
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+    let peak = |s: &Server| vm_hwm_kib(s.child.id()).unwrap_or(0);
+    let (debian, reference) = (&servers[0], &servers[1]);
+    let ratio = mean(&reference.tps) / mean(&debian.tps);
+    println!("{:<26} {:>12} {:>14}", "server", "ops/s (mean)", "peak RSS MiB");
+    for s in [debian, reference] {
+        println!("{:<26} {:>12.0} {:>14.1}", s.name, mean(&s.tps), peak(s) as f64 / 1024.0);
+    }
+    println!("ratio reference/debian: {ratio:.3} (target >= 0.8)");
+    let json = serde_json::json!({
+        "threads": args.threads, "conns": args.conns, "memory_mb": args.memory,
+        "seconds_per_run": args.seconds, "runs": args.runs,
+        "memcaslap": { "concurrency": args.concurrency, "threads": args.client_threads },
+        "debian": { "ops_per_sec": debian.tps, "mean": mean(&debian.tps), "peak_rss_kib": peak(debian) },
+        "reference": { "ops_per_sec": reference.tps, "mean": mean(&reference.tps), "peak_rss_kib": peak(reference) },
+        "ratio": ratio,
+    });
+    let dir = target.join("arcus-lab/bench");
+    std::fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
+    let file = dir.join("node.json");
+    std::fs::write(&file, serde_json::to_string_pretty(&json)?).with_context(|| format!("write {}", file.display()))?;
+    eprintln!("wrote {}", file.display());
+    servers.clear();
+    Ok(())
+}
+
+fn start(name: &'static str, bin: &Path, args: &BenchNodeArgs) -> Result<Server> {
+    let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let mut cmd = Command::new(bin);
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        cmd.args(["-u", "nobody"]);
+    }
+    cmd.args(["-l", "127.0.0.1", "-U", "0", "-p", &port.to_string()])
+        .args(["-t", &args.threads.to_string(), "-c", &args.conns.to_string(), "-m", &args.memory.to_string()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let child = cmd.spawn().with_context(|| format!("start {}", bin.display()))?;
+    let server = Server { name, child, port, tps: Vec::new() };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !answers(port) {
+        if Instant::now() > deadline {
+            bail!("{name} did not answer `version` on port {port} within 10 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok(server)
+}
+
+fn answers(port: u16) -> bool {
+    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else { return false };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(1)));
+    let mut buf = [0u8; 64];
+    s.write_all(b"version\r\n").is_ok() && s.read(&mut buf).is_ok_and(|n| buf[..n].starts_with(b"VERSION"))
+}
+
+/// One memcaslap run; returns the TPS of its final "Run time" line.
+fn memcaslap(port: u16, args: &BenchNodeArgs) -> Result<f64> {
+    let out = Command::new("memcaslap")
+        .args(["-s", &format!("127.0.0.1:{port}"), "-T", &args.client_threads.to_string()])
+        .args(["-c", &args.concurrency.to_string(), "-t", &format!("{}s", args.seconds)])
+        .output()
+        .context("run memcaslap")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().rfind(|l| l.starts_with("Run time")).with_context(|| format!("no `Run time` line in memcaslap's output:\n{text}"))?;
+    let tps = line.split("TPS:").nth(1).and_then(|t| t.split_whitespace().next()).and_then(|t| t.parse().ok());
+    tps.with_context(|| format!("no TPS in {line:?}"))
+}
+
+fn vm_hwm_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()
+}
