@@ -1,7 +1,7 @@
 //! `deploy <conf>`: copies the Arcus install to every ZooKeeper and cache host as a tar stream over
 //! ssh, hosts in parallel; one host's failure does not stop the others.
 
-use crate::remote::{self, Input, Job, Outcome, RunError};
+use crate::remote::{self, Input, Job, Outcome};
 use crate::{all_succeeded, conf, memcached, Ctx};
 use std::path::Path;
 use std::time::Duration;
@@ -33,7 +33,10 @@ pub async fn copy_to(ctx: &Ctx, hosts: &[String]) -> anyhow::Result<()> {
     };
     let parent = if parent.is_empty() { "/".to_string() } else { parent };
     let (local, remote): (Vec<&String>, Vec<&String>) = hosts.iter().partition(|h| remote::is_local(h));
-    let copies = remote.iter().map(|host| copy_one(host.to_string(), parent.clone(), name.clone()));
+    // One archive for every host: the tree is read once (parallel reads of the same tree on
+    // overlayfs made tar report "file changed as we read it").
+    let archive = if remote.is_empty() { Vec::new() } else { archive(&parent, &name).await? };
+    let copies = remote.iter().map(|host| copy_one(host.to_string(), parent.clone(), archive.clone()));
     let handles: Vec<_> = copies.map(tokio::spawn).collect();
     let mut outcomes = Vec::new();
     for handle in handles {
@@ -52,45 +55,29 @@ pub async fn copy_to(ctx: &Ctx, hosts: &[String]) -> anyhow::Result<()> {
     all_succeeded("deploy", &outcomes)
 }
 
-/// Streams `tar -cf - -C <parent> <name>` into `tar -xf - -C <parent>` on `host`.
-async fn copy_one(host: String, parent: String, name: String) -> Outcome {
-    let failed = |host: String, cause| Outcome {
-        host,
-        remote: true,
-        output: String::new(),
-        result: Err(RunError::Spawn { program: "tar", cause }),
-    };
-    let (reader, writer) = match std::io::pipe() {
-        Ok(pipe) => pipe,
-        Err(e) => return failed(host, e),
-    };
-    let tar = tokio::process::Command::new("tar")
-        .args(["-cf", "-", "-C", &parent, &name])
-        .stdout(writer)
-        .stderr(std::process::Stdio::piped())
+/// `tar -cf - -C <parent> <name>`, in memory.
+async fn archive(parent: &str, name: &str) -> anyhow::Result<Vec<u8>> {
+    let out = tokio::process::Command::new("tar")
+        .args(["-cf", "-", "-C", parent, name])
         .stdin(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn();
-    // The Command (and our copy of the pipe's write end) is gone now: the pipe ends with tar.
-    let tar = match tar {
-        Ok(tar) => tar,
-        Err(e) => return failed(host, e),
-    };
-    let command = format!("mkdir -p {p} && tar -xf - -C {p}", p = remote::sh_quote(&parent));
+        .output()
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot run tar to pack {parent}/{name}: {e}"))?;
+    anyhow::ensure!(
+        out.status.success(),
+        "tar -cf - -C {parent} {name} failed ({}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr).trim()
+    );
+    Ok(out.stdout)
+}
+
+/// Unpacks the archive under `<parent>` on `host`, then refreshes the dynamic linker's cache so
+/// that the install's `lib/` (on the hosts' linker path) is found.
+async fn copy_one(host: String, parent: String, archive: Vec<u8>) -> Outcome {
+    let command = format!("mkdir -p {p} && tar -xf - -C {p} && ldconfig", p = remote::sh_quote(&parent));
     let mut job = Job::new(&host, None, command);
-    job.input = Input::Pipe(reader);
+    job.input = Input::Bytes(archive);
     job.deadline = COPY_DEADLINE;
-    let mut outcome = remote::run(job).await;
-    match tokio::time::timeout(Duration::from_secs(10), tar.wait_with_output()).await {
-        Ok(Ok(out)) if out.status.success() => {}
-        Ok(Ok(out)) => {
-            outcome.output.push_str(&String::from_utf8_lossy(&out.stderr));
-            if outcome.result.is_ok() {
-                outcome.result = Err(RunError::Exit(out.status.code().unwrap_or(-1)));
-            }
-        }
-        Ok(Err(cause)) => outcome.result = Err(RunError::Spawn { program: "tar", cause }),
-        Err(_) => outcome.result = Err(RunError::Timeout(10)),
-    }
-    outcome
+    remote::run(job).await
 }

@@ -15,8 +15,6 @@ pub const COMMAND_DEADLINE: Duration = Duration::from_secs(60);
 pub enum Input {
     Null,
     Bytes(Vec<u8>),
-    /// The read end of a pipe another process writes (deploy's tar stream).
-    Pipe(std::io::PipeReader),
 }
 
 /// One command for one host.
@@ -147,7 +145,6 @@ async fn execute(
             bytes = Some(b);
             command.stdin(Stdio::piped())
         }
-        Input::Pipe(pipe) => command.stdin(pipe),
     };
     let spawned = command.spawn();
     // The command keeps our copies of the pipe ends: replace them so that only the child holds them
