@@ -55,21 +55,19 @@ pub async fn copy_to(ctx: &Ctx, hosts: &[String]) -> anyhow::Result<()> {
     all_succeeded("deploy", &outcomes)
 }
 
-/// `tar -cf - -C <parent> <name>`, in memory.
+/// `<parent>/<name>` as a tar archive in memory (with the tar crate: GNU tar on overlayfs reports
+/// "file changed as we read it" for directories that a container has modified).
 async fn archive(parent: &str, name: &str) -> anyhow::Result<Vec<u8>> {
-    let out = tokio::process::Command::new("tar")
-        .args(["-cf", "-", "-C", parent, name])
-        .stdin(std::process::Stdio::null())
-        .output()
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot run tar to pack {parent}/{name}: {e}"))?;
-    anyhow::ensure!(
-        out.status.success(),
-        "tar -cf - -C {parent} {name} failed ({}): {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr).trim()
-    );
-    Ok(out.stdout)
+    let dir = Path::new(parent).join(name);
+    let inner = name.to_string();
+    tokio::task::spawn_blocking(move || {
+        let mut builder = tar::Builder::new(Vec::new());
+        builder.follow_symlinks(false);
+        builder.append_dir_all(&inner, &dir)?;
+        builder.into_inner()
+    })
+    .await?
+    .map_err(|e| anyhow::anyhow!("cannot pack {parent}/{name}: {e}"))
 }
 
 /// Unpacks the archive under `<parent>` on `host`, then refreshes the dynamic linker's cache so
