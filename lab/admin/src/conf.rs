@@ -355,6 +355,12 @@ mod tests {
                 "bad/fractional-number.json: servers[0].config.port: must be a string, found a fractional number",
             ),
         ];
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/bad");
+        let mut files: Vec<String> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        files.sort();
+        let mut listed: Vec<String> = bad.iter().map(|(name, _)| name.to_string()).collect();
+        listed.sort();
+        assert_eq!(files, listed, "every bad fixture has its expected message here");
         for (name, expected) in bad {
             let name = format!("bad/{name}");
             assert_eq!(fixture(&name).unwrap_err().to_string(), expected);
