@@ -33,7 +33,9 @@ fn main() {
         std::process::exit(e.exit_code());
     }
     if args.daemon {
-        if let Err(e) = daemon::daemonize(args.verbose > 0) {
+        // stderr stays open only when it is where the log goes (-v without the syslog logger):
+        // an ssh session that started the node must end when the launcher exits.
+        if let Err(e) = daemon::daemonize(args.verbose > 0 && !args.syslog()) {
             log!("{e}");
             std::process::exit(e.exit_code());
         }
