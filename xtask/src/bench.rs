@@ -20,11 +20,14 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 5)]
         runs: usize,
     },
+    /// memcaslap against the reference node and Debian's memcached at the same -t/-c/-m, alternating.
+    Node(crate::bench_node::BenchNodeArgs),
 }
 
 pub async fn run(cmd: BenchCommand) -> Result<ExitCode> {
     match cmd {
         BenchCommand::LabUp { warm_only, runs } => lab_up(warm_only, runs).await,
+        BenchCommand::Node(args) => crate::bench_node::run(args).await.map(|()| ExitCode::SUCCESS),
     }
 }
 

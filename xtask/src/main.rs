@@ -2,6 +2,7 @@
 //! dispatches; each command lives in its own module.
 
 mod bench;
+mod bench_node;
 mod doctor;
 mod lab;
 mod test;
