@@ -147,7 +147,7 @@ pub async fn start_service(ctx: &Ctx, svc: &str) -> anyhow::Result<()> {
     let mut jobs = Vec::new();
     for server in &conf.servers {
         match start_command(&ctx.home, server, &ctx.zklist) {
-            Some(command) => jobs.push((format!("run: {command}"), Job::new(&server.ip, None, command))),
+            Some(command) => jobs.push((format!("run: {command}"), Job::new(&server.ip, None, detached(&command)))),
             None => {
                 ctx.out.line(&format!("Skipping {}: config not found", server.address()));
                 skipped.push(server.address());
@@ -173,6 +173,13 @@ pub fn start_command(home: &str, server: &Server, zklist: &str) -> Option<String
          -z {zklist}",
         server.port
     ))
+}
+
+/// `command` with its output sent to a temporary file that is shown once it exits. A daemon it
+/// starts inherits that file, not the pipe to us: arcus-memcached's `-d -v` keeps its stdout and
+/// stderr open, which would keep an ssh session (or our pipe) open for the daemon's whole life.
+pub fn detached(command: &str) -> String {
+    format!("out=$(mktemp) && {{ ({command}) > \"$out\" 2>&1; rc=$?; cat \"$out\"; rm -f \"$out\"; exit $rc; }}")
 }
 
 /// `memcached stop <svc>`: SIGINT to each node's process (the one whose arguments have `-p <port>`).
@@ -411,5 +418,16 @@ mod tests {
         long.kill().unwrap();
         long.wait().unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_detached_start_returns_while_its_daemon_runs() {
+        // The launcher prints, leaves a daemon holding its stdout and stderr, and exits 3.
+        let command = detached("echo launched; (sleep 5 &); exit 3");
+        let started = std::time::Instant::now();
+        let out = tokio::process::Command::new("sh").arg("-c").arg(&command).output().await.unwrap();
+        assert!(started.elapsed() < std::time::Duration::from_secs(2), "waited for the daemon");
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "launched\n");
+        assert_eq!(out.status.code(), Some(3));
     }
 }
