@@ -380,6 +380,12 @@ fn labels(run: &RunId, owner: Owner, role: &str) -> HashMap<String, String> {
     ])
 }
 
+/// The owner label of resources this process creates outside `Lab::up` (single-container
+/// test fixtures), so that `lab gc` removes them only once this process is gone.
+pub fn owner_label() -> (&'static str, String) {
+    (LABEL_OWNER, process_identity(std::process::id()).unwrap_or_else(|| "unknown".into()))
+}
+
 /// `<pid>:<start time in ticks since boot>`: a pid alone may be reused.
 fn process_identity(pid: u32) -> Option<String> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;

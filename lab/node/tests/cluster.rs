@@ -30,11 +30,13 @@ impl Zk {
     async fn start() -> Zk {
         let image = arcus_lab::images::host_image().await.expect("the lab's host image");
         let (name, tag) = image.rsplit_once(':').expect("image reference name:tag");
+        let (owner_key, owner) = arcus_lab::lab::owner_label();
         let container = GenericImage::new(name, tag)
             .with_wait_for(WaitFor::Nothing)
             .with_cmd(["sleep", "infinity"])
             .with_network("bridge")
             .with_label("io.arcus-lab.run", "node-tests")
+            .with_label(owner_key, owner)
             .start()
             .await
             .expect("start the ZooKeeper container");
