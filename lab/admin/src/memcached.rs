@@ -204,7 +204,7 @@ pub async fn stop(ctx: &Ctx, svc: &str) -> anyhow::Result<()> {
 /// in a variable, and its program is the shell).
 pub fn stop_command(port: u16) -> String {
     format!(
-        "port={port}; found=; for d in /proc/[0-9]*; do a=$(tr '\\0' ' ' < $d/cmdline 2>/dev/null); \
+        "port={port}; found=; for d in /proc/[0-9]*; do a=$(tr '\\0' ' ' 2>/dev/null < $d/cmdline); \
          case \"${{a%% *}}\" in */memcached|memcached) case \" $a\" in *\" -p $port \"*) \
          kill -INT ${{d#/proc/}} && found=1;; esac;; esac; done; \
          [ -n \"$found\" ] || echo \"no memcached with -p $port is running\""

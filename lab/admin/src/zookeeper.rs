@@ -225,18 +225,41 @@ pub fn python_list(items: &[String]) -> String {
 /// `zookeeper stat`: the `stat` four-letter reply of every host, or one JSON document.
 pub async fn stat(ctx: &Ctx) -> anyhow::Result<()> {
     let command = format!("echo stat | nc localhost {}", ctx.zk_port());
+    let outcomes = stat_replies(ctx, &command).await;
     if ctx.json {
-        let jobs = ctx.zk_hosts().iter().map(|h| Job::new(h, None, command.clone())).collect();
-        let outcomes = crate::remote::run_all(jobs).await;
         let hosts: Vec<serde_json::Value> = outcomes.iter().map(stat_json).collect();
         println!("{}", serde_json::to_string_pretty(&hosts)?);
         return all_succeeded("zk_stat", &outcomes);
     }
     ctx.out.server_roles(&ctx.zk_hosts(), &[]);
-    let jobs = ctx.zk_hosts().iter().map(|h| (format!("run: {command}"), Job::new(h, None, command.clone()))).collect();
-    all_succeeded("zk_stat", &ctx.tasks("zk_stat", jobs).await)?;
+    for outcome in &outcomes {
+        ctx.out.host(&outcome.host, "Executing task 'zk_stat'");
+        ctx.out.host(&outcome.host, &format!("run: {command}"));
+        ctx.print_outcome(outcome);
+    }
+    all_succeeded("zk_stat", &outcomes)?;
     ctx.out.done();
     Ok(())
+}
+
+/// Runs `command` on every host; an empty reply is asked again, up to 3 times in all. (`echo
+/// stat` sends "stat\n"; ZooKeeper reads 4 bytes, answers and closes with the newline unread, so
+/// the kernel may reset the connection and nc lose the answer.)
+async fn stat_replies(ctx: &Ctx, command: &str) -> Vec<crate::remote::Outcome> {
+    let jobs = ctx.zk_hosts().iter().map(|h| Job::new(h, None, command)).collect();
+    let mut outcomes = crate::remote::run_all(jobs).await;
+    for _ in 1..3 {
+        let empty: Vec<usize> = (0..outcomes.len()).filter(|&i| outcomes[i].result.is_ok() && outcomes[i].output.is_empty()).collect();
+        if empty.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let again = crate::remote::run_all(empty.iter().map(|&i| Job::new(&outcomes[i].host, None, command)).collect()).await;
+        for (i, outcome) in empty.into_iter().zip(again) {
+            outcomes[i] = outcome;
+        }
+    }
+    outcomes
 }
 
 /// One host's `stat` reply as JSON: `serving`, `mode`, the one-line fields, the client lines.

@@ -15,9 +15,12 @@ const RUN_LABEL: (&str, &str) = ("io.arcus-lab.run", "admin-tests");
 async fn host_container(customize: impl FnOnce(GenericImage) -> GenericImage) -> (ContainerAsync<GenericImage>, String) {
     let image = arcus_lab::images::host_image().await.expect("the lab's host image");
     let (name, tag) = image.rsplit_once(':').expect("image reference with a tag");
+    // The owner label lets `lab gc` remove the container once this test process is gone.
+    let (owner_key, owner) = arcus_lab::lab::owner_label();
     let request = customize(GenericImage::new(name, tag))
         .with_network("bridge")
         .with_label(RUN_LABEL.0, RUN_LABEL.1)
+        .with_label(owner_key, owner)
         .with_copy_to("/opt/arcus", overlay())
         .with_copy_to("/opt/arcus/bin/arcus", PathBuf::from(env!("CARGO_BIN_EXE_arcus")));
     let container = request.start().await.expect("start a host container");
