@@ -6,17 +6,22 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use arcus_lab::lab as labs;
+use arcus_lab::runbook::Step;
 use arcus_lab::{Engine, Lab, Level, Progress, UpOptions};
 use clap::Subcommand;
 
 #[derive(Subcommand)]
 pub enum BenchCommand {
-    /// Time `lab up --bare` until every sshd answers: cold (lab images removed first) and warm
-    /// (median of 5), plus an idle host container's memory.
+    /// Time `lab up --bare` until every sshd answers (or, with --cloud, the whole runbook until
+    /// 6/6 nodes are online): cold (lab images removed first) and warm (median of 5), plus an idle
+    /// host container's memory.
     LabUp {
         /// Skip the cold run (keeps the images).
         #[arg(long)]
         warm_only: bool,
+        /// Go through the runbook to a cloud with every node online, not just the bare machines.
+        #[arg(long)]
+        cloud: bool,
         #[arg(long, default_value_t = 5)]
         runs: usize,
     },
@@ -26,37 +31,39 @@ pub enum BenchCommand {
 
 pub async fn run(cmd: BenchCommand) -> Result<ExitCode> {
     match cmd {
-        BenchCommand::LabUp { warm_only, runs } => lab_up(warm_only, runs).await,
+        BenchCommand::LabUp { warm_only, cloud, runs } => lab_up(warm_only, cloud, runs).await,
         BenchCommand::Node(args) => crate::bench_node::run(args).await.map(|()| ExitCode::SUCCESS),
     }
 }
 
-async fn lab_up(warm_only: bool, runs: usize) -> Result<ExitCode> {
+async fn lab_up(warm_only: bool, cloud: bool, runs: usize) -> Result<ExitCode> {
     let engine = Engine::connect().await?;
+    let (level, name) = if cloud { (Level::Runbook(Step::List), "lab up (cloud, 6/6 online)") } else { (Level::Bare, "lab up --bare") };
     let mut cold = None;
     if !warm_only {
         for image in arcus_lab::images::present(&engine).await? {
             engine.remove_image(&image).await?;
         }
-        cold = Some(time_up(&engine).await?.0);
+        cold = Some(time_up(&engine, level).await?.0);
     }
     let mut warm = Vec::new();
     let mut idle_host_mib = 0.0;
     for i in 0..runs {
-        let (took, memory) = time_up(&engine).await?;
+        let (took, memory) = time_up(&engine, level).await?;
         eprintln!("warm run {}: {:.2} s", i + 1, took.as_secs_f64());
         warm.push(took.as_secs_f64());
         idle_host_mib = memory;
     }
     warm.sort_by(|a, b| a.total_cmp(b));
     let median = warm.get(warm.len() / 2).copied().unwrap_or(f64::NAN);
-    println!("{:<34} {:>10}", "measure", "value");
+    println!("{:<44} {:>10}", "measure", "value");
     if let Some(cold) = cold {
-        println!("{:<34} {:>8.2} s", "cold lab up --bare (images built)", cold.as_secs_f64());
+        println!("{:<44} {:>8.2} s", format!("cold {name} (images built)"), cold.as_secs_f64());
     }
-    println!("{:<34} {:>8.2} s", format!("warm lab up --bare (median of {runs})"), median);
-    println!("{:<34} {:>6.1} MiB", "idle host container memory", idle_host_mib);
+    println!("{:<44} {:>8.2} s", format!("warm {name} (median of {runs})"), median);
+    println!("{:<44} {:>6.1} MiB", "idle memcached-1 container memory", idle_host_mib);
     let json = serde_json::json!({
+        "level": name,
         "cold_seconds": cold.map(|c| c.as_secs_f64()),
         "warm_seconds": warm,
         "warm_median_seconds": median,
@@ -64,16 +71,15 @@ async fn lab_up(warm_only: bool, runs: usize) -> Result<ExitCode> {
     });
     let dir = arcus_lab::paths::state_dir().join("bench");
     std::fs::create_dir_all(&dir)?;
-    let file = dir.join("lab-up.json");
+    let file = dir.join(if cloud { "lab-up-cloud.json" } else { "lab-up.json" });
     std::fs::write(&file, serde_json::to_string_pretty(&json)?).with_context(|| format!("write {}", file.display()))?;
     println!("written to {}", file.display());
     Ok(ExitCode::SUCCESS)
 }
 
-/// One `lab up --bare` (until every sshd answers), then the memory of memcached-1 after a
-/// second of idling, then down.
-async fn time_up(engine: &Engine) -> Result<(Duration, f64)> {
-    let options = UpOptions::owned(Level::Bare);
+/// One `lab up` at `level`, then the memory of memcached-1 after a second of idling, then down.
+async fn time_up(engine: &Engine, level: Level) -> Result<(Duration, f64)> {
+    let options = UpOptions::owned(level);
     let started = Instant::now();
     let lab = Lab::up(engine, &options, &Progress::stderr()).await?;
     let took = started.elapsed();
