@@ -127,6 +127,7 @@ fn run(zklist: Option<String>, json: bool, command: Command) -> anyhow::Result<(
         if let Some(zk) = ctx.session.take() {
             zk.close().await;
         }
+        remote::disconnect_all().await;
         result
     })
 }

@@ -1,10 +1,13 @@
 //! Runs a command on a host: over the system `ssh` as root, or through `sh -c` when the host is this
 //! machine (`localhost`, or a name or address of one of its own interfaces, 127.0.0.1 included).
-//! stdout and stderr come back merged, in order, as one text.
+//! stdout and stderr come back merged, in order, as one text. One ssh connection per host is kept
+//! open for the life of the command and closed at its end.
 
+use std::collections::HashMap;
 use std::net::{ToSocketAddrs, UdpSocket};
+use std::path::PathBuf;
 use std::process::Stdio;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -82,14 +85,76 @@ pub fn sh_quote(word: &str) -> String {
     }
 }
 
-/// The ssh command line for `root@host`, without the remote command.
-fn ssh_command(host: &str) -> tokio::process::Command {
+/// ssh's options for every connection: key authentication only, 1 s to connect, any host key.
+const SSH_OPTIONS: [&str; 5] =
+    ["BatchMode=yes", "ConnectTimeout=1", "StrictHostKeyChecking=no", "UserKnownHostsFile=/dev/null", "LogLevel=ERROR"];
+
+/// How long a master connection outlives its last use if `disconnect_all` never runs (a killed
+/// process).
+const MASTER_IDLE: &str = "ControlPersist=30";
+
+/// One shared ssh connection per host for the life of the command, as Fabric kept its
+/// connections: the first command for a host opens a master connection, later ones (in parallel
+/// too) ride on it, `disconnect_all` closes them.
+struct Masters {
+    /// Holds the control sockets (`%C`: a hash of the connection, short enough for a socket path).
+    dir: PathBuf,
+    /// Per host: whether its master is up, decided once.
+    hosts: Mutex<HashMap<String, Arc<tokio::sync::OnceCell<bool>>>>,
+}
+
+static MASTERS: LazyLock<Masters> = LazyLock::new(|| Masters {
+    dir: std::env::temp_dir().join(format!("arcus-ssh-{}", std::process::id())),
+    hosts: Mutex::new(HashMap::new()),
+});
+
+/// `ssh` with the common options and the control socket; callers add `root@<host>` and the rest.
+fn ssh_command() -> tokio::process::Command {
     let mut ssh = tokio::process::Command::new("ssh");
-    for option in ["BatchMode=yes", "ConnectTimeout=1", "StrictHostKeyChecking=no", "UserKnownHostsFile=/dev/null", "LogLevel=ERROR"] {
+    for option in SSH_OPTIONS {
         ssh.arg("-o").arg(option);
     }
-    ssh.arg(format!("root@{host}"));
+    ssh.arg("-o").arg(format!("ControlPath={}/%C", MASTERS.dir.display()));
     ssh
+}
+
+/// Opens the master connection to `host` once; false if it could not be opened (commands then
+/// connect on their own and fail with ssh's own message).
+async fn ensure_master(host: &str) -> bool {
+    let cell = {
+        let mut hosts = MASTERS.hosts.lock().expect("ssh masters");
+        hosts.entry(host.to_string()).or_default().clone()
+    };
+    *cell
+        .get_or_init(|| async {
+            if std::fs::create_dir_all(&MASTERS.dir).is_err() {
+                return false;
+            }
+            let mut ssh = ssh_command();
+            // -f: into the background once authenticated; -N: no command.
+            ssh.args(["-o", "ControlMaster=yes", "-o", MASTER_IDLE, "-f", "-N", &format!("root@{host}")]);
+            ssh.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).kill_on_drop(true);
+            matches!(
+                tokio::time::timeout(Duration::from_secs(10), ssh.status()).await,
+                Ok(Ok(status)) if status.success()
+            )
+        })
+        .await
+}
+
+/// Closes every master connection and removes their sockets.
+pub async fn disconnect_all() {
+    let hosts: Vec<String> = {
+        let hosts = MASTERS.hosts.lock().expect("ssh masters");
+        hosts.iter().filter(|(_, up)| up.get() == Some(&true)).map(|(h, _)| h.clone()).collect()
+    };
+    for host in hosts {
+        let mut ssh = ssh_command();
+        ssh.args(["-O", "exit", &format!("root@{host}")]);
+        ssh.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).kill_on_drop(true);
+        let _ = tokio::time::timeout(Duration::from_secs(5), ssh.status()).await;
+    }
+    let _ = std::fs::remove_dir_all(&MASTERS.dir);
 }
 
 /// Runs one job to its end or its deadline.
@@ -100,8 +165,9 @@ pub async fn run(job: Job) -> Outcome {
         None => job.command.clone(),
     };
     let (program, mut command) = if remote {
-        let mut ssh = ssh_command(&job.host);
-        ssh.arg(script);
+        ensure_master(&job.host).await;
+        let mut ssh = ssh_command();
+        ssh.args(["-o", "ControlMaster=no", &format!("root@{}", job.host)]).arg(script);
         ("ssh", ssh)
     } else {
         let mut sh = tokio::process::Command::new("sh");
