@@ -3,15 +3,19 @@
 //! Where things live: `engine` (every Docker call), `images` (base/host/admin images), `lab`
 //! (the four machines, run ids, the address guard), `flavour` (reference node or a user's Arcus),
 //! `runbook` (the runbook's admin steps), `zk` (ZooKeeper probes), `timing` (profiles),
-//! `wait` (bounded polling), `progress` (progress lines), `paths` (state directory).
+//! `wait` (bounded polling), `progress` (progress lines), `paths` (state directory), `fault`
+//! (fault verbs), `normalize` (snapshot redactions), `scenario` (scenario files: parser, runner).
 
 pub mod engine;
+pub mod fault;
 pub mod flavour;
 pub mod images;
 pub mod lab;
+pub mod normalize;
 pub mod paths;
 pub mod progress;
 pub mod runbook;
+pub mod scenario;
 pub mod timing;
 pub mod wait;
 pub mod zk;

@@ -1,0 +1,23 @@
+//! The `fault` step: one fault verb of `crate::fault`, returning once the fault is in effect.
+
+use anyhow::Result;
+
+use super::runner::Ctx;
+use super::Fault;
+use crate::fault;
+
+/// Returns what was done, for the run's events.
+pub(super) async fn run(ctx: &Ctx<'_>, f: &Fault) -> Result<String> {
+    match f {
+        Fault::KillZk { host } => {
+            let host = ctx.host(host)?;
+            fault::kill_zk(ctx.lab, &host).await?;
+            Ok(format!("SIGKILL to ZooKeeper on {host}"))
+        }
+        Fault::KillNode { host, port, signal } => {
+            let host = ctx.host(host)?;
+            let pid = fault::kill_node(ctx.lab, &host, *port, *signal).await?;
+            Ok(format!("SIG{} to the node {host}:{port} (pid {pid})", signal.name()))
+        }
+    }
+}

@@ -1,0 +1,170 @@
+//! Scenarios: the model of a scenario file (`scenarios/*.toml`), its parser and its runner.
+//!
+//! A scenario is a title, a setup level and a list of steps from a closed vocabulary; each step
+//! kind lives in a file of its own (`command`, `runbook`, `tree`, `wait`, `fault`, `hold`, `bind`).
+//! `parse` checks a whole file before any lab exists; `runner` brings a lab up, runs the steps,
+//! checks snapshots and expectations, records the run and always tears the lab down.
+
+mod artifacts;
+mod bind;
+mod command;
+mod fault;
+mod hold;
+mod parse;
+mod runbook;
+mod runner;
+mod tree;
+mod wait;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use parse::{parse, parse_str};
+pub use runner::{run, RunOptions, RunReport};
+
+use crate::fault::Signal;
+use crate::lab::Level;
+use crate::runbook::Step as RunbookStep;
+
+/// Everything wrong with a scenario file, found before a lab is started.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    #[error("{file}: cannot read: {source}")]
+    Read { file: String, source: std::io::Error },
+    #[error("{file}:{line}: `{key}`: {message}")]
+    Invalid { file: String, line: usize, key: String, message: String },
+}
+
+/// A parsed scenario file.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// The file's stem: the test's name and the prefix of its snapshots.
+    pub name: String,
+    pub file: PathBuf,
+    pub title: String,
+    pub setup: Setup,
+    pub steps: Vec<Step>,
+}
+
+/// How far the lab is brought before the first step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Setup {
+    /// Four machines, nothing of Arcus running.
+    Bare,
+    /// The runbook through `zookeeper start` (ensemble up, structure made, nothing registered).
+    Zk,
+    /// The runbook through `listall`: six nodes online.
+    Cloud,
+}
+
+impl Setup {
+    pub const NAMES: [&'static str; 3] = ["bare", "zk", "cloud"];
+
+    pub fn parse(name: &str) -> Option<Setup> {
+        match name {
+            "bare" => Some(Setup::Bare),
+            "zk" => Some(Setup::Zk),
+            "cloud" => Some(Setup::Cloud),
+            _ => None,
+        }
+    }
+
+    pub fn level(self) -> Level {
+        match self {
+            Setup::Bare => Level::Bare,
+            Setup::Zk => Level::Runbook(RunbookStep::ZkStart),
+            Setup::Cloud => Level::Runbook(RunbookStep::List),
+        }
+    }
+}
+
+/// One step: what to do and how its result is checked.
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// 1-based position in the file (the snapshot suffix).
+    pub index: usize,
+    /// The line of its `[[step]]` header.
+    pub line: usize,
+    pub action: Action,
+    pub check: Check,
+}
+
+/// A string that may hold `$name` references to bound values (`$$` is a literal `$`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Template(pub String);
+
+impl Template {
+    /// The text with every `$name` replaced; the parser has made sure every name is bound.
+    pub fn render(&self, bound: &HashMap<String, String>) -> anyhow::Result<String> {
+        let mut out = String::new();
+        for piece in parse::template_pieces(&self.0) {
+            match piece {
+                parse::Piece::Text(text) => out.push_str(text),
+                parse::Piece::Name(name) => {
+                    let value = bound.get(name).ok_or_else(|| anyhow::anyhow!("${name} is not bound"))?;
+                    out.push_str(value);
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The closed vocabulary of step kinds.
+#[derive(Debug, Clone)]
+pub enum Action {
+    /// `run = "<command>"` on `host` (default `arcus`, from /opt/arcus/scripts).
+    Run { command: Template, host: Template },
+    /// `runbook = "<step>"`: one runbook step exactly as `lab up` runs it (its line on `arcus`).
+    Runbook(RunbookStep),
+    /// `tree = "<path>"`: the znode subtree under path.
+    Tree(Template),
+    /// `wait = "<condition>"` within `timeout` (default from the timing profile).
+    Wait { condition: Condition, timeout: Option<Duration> },
+    /// `fault = "<verb>"`: returns once the fault is in effect.
+    Fault(Fault),
+    /// `hold = "<duration>"`: let time pass with the faults in place (the only sleep).
+    Hold(Duration),
+    /// `bind = "<what>"` `as = "<name>"`: later steps may use `$name`.
+    Bind { what: Binding, name: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Condition {
+    /// A leader and a majority of the ensemble serving.
+    ZkQuorum,
+    /// `path` has exactly `count` children.
+    Children { path: Template, count: usize },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// SIGKILL to the ZooKeeper JVM on a host.
+    KillZk { host: Template },
+    /// A signal to the cache node listening on `port` on a host.
+    KillNode { host: Template, port: u16, signal: Signal },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Binding {
+    /// The host whose ZooKeeper server is the leader now.
+    ZkLeader,
+}
+
+/// How a step's result is judged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Check {
+    /// Actions (fault, wait, hold, bind, runbook) succeed or fail by themselves.
+    Done,
+    /// The normalized output must match `tests/snapshots/<scenario>@<index>.snap`.
+    Snapshot,
+    Expect(Expect),
+}
+
+/// An explicit expectation on the normalized output.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Expect {
+    pub exit: Option<i64>,
+    pub contains: Vec<String>,
+}

@@ -1,0 +1,491 @@
+//! The scenario file parser: TOML into the model, every mistake reported as file:line and key
+//! before any lab is started (unknown keys, step kinds, hosts, durations, unbound `$names`).
+
+use std::collections::HashSet;
+use std::ops::Range;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::{Action, Binding, Check, Condition, Expect, Fault, Scenario, ScenarioError, Setup, Step, Template};
+use crate::fault::Signal;
+use crate::lab::HOSTNAMES;
+use crate::runbook::Step as RunbookStep;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScenario {
+    title: Spanned<String>,
+    setup: Spanned<String>,
+    #[serde(default)]
+    step: Vec<Spanned<RawStep>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStep {
+    run: Option<Spanned<String>>,
+    runbook: Option<Spanned<String>>,
+    tree: Option<Spanned<String>>,
+    wait: Option<Spanned<String>>,
+    fault: Option<Spanned<String>>,
+    hold: Option<Spanned<String>>,
+    bind: Option<Spanned<String>>,
+    host: Option<Spanned<String>>,
+    port: Option<Spanned<u16>>,
+    signal: Option<Spanned<String>>,
+    path: Option<Spanned<String>>,
+    count: Option<Spanned<usize>>,
+    timeout: Option<Spanned<String>>,
+    #[serde(rename = "as")]
+    as_: Option<Spanned<String>>,
+    snapshot: Option<Spanned<bool>>,
+    expect: Option<Spanned<RawExpect>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawExpect {
+    exit: Option<i64>,
+    contains: Option<Contains>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Contains {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// The step kinds, in the order they are looked for.
+const KINDS: [&str; 7] = ["run", "runbook", "tree", "wait", "fault", "hold", "bind"];
+
+/// Reads and checks a scenario file.
+pub fn parse(file: &Path) -> Result<Scenario, ScenarioError> {
+    let shown = file.display().to_string();
+    let text = std::fs::read_to_string(file).map_err(|source| ScenarioError::Read { file: shown.clone(), source })?;
+    parse_str(file, &text)
+}
+
+/// Checks a scenario's text; `file` names it in errors and gives the scenario its name.
+pub fn parse_str(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
+    let p = Parser { file: file.display().to_string(), text };
+    let raw: RawScenario = toml::from_str(text).map_err(|e| {
+        let span = e.span().unwrap_or(0..0);
+        p.error_at(span, None, e.message().to_string())
+    })?;
+    let setup = Setup::parse(raw.setup.get_ref()).ok_or_else(|| {
+        p.error(&raw.setup, "setup", format!("unknown setup {:?}: use one of {}", raw.setup.get_ref(), Setup::NAMES.join(", ")))
+    })?;
+    let mut bound = HashSet::new();
+    let mut steps = Vec::new();
+    for (i, raw_step) in raw.step.iter().enumerate() {
+        steps.push(p.step(i + 1, raw_step, &mut bound)?);
+    }
+    let name = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    Ok(Scenario { name, file: file.to_path_buf(), title: raw.title.into_inner(), setup, steps })
+}
+
+struct Parser<'a> {
+    file: String,
+    text: &'a str,
+}
+
+impl Parser<'_> {
+    fn line_of(&self, offset: usize) -> usize {
+        self.text[..offset.min(self.text.len())].matches('\n').count() + 1
+    }
+
+    fn error<T>(&self, at: &Spanned<T>, key: &str, message: String) -> ScenarioError {
+        self.error_at(at.span(), Some(key), message)
+    }
+
+    /// An error at a span; without a key, the key is the one written on that line.
+    fn error_at(&self, span: Range<usize>, key: Option<&str>, message: String) -> ScenarioError {
+        let line = self.line_of(span.start);
+        let key = key.map(str::to_string).unwrap_or_else(|| {
+            let text = self.text.lines().nth(line - 1).unwrap_or("");
+            text.split_once('=').map(|(k, _)| k.trim().to_string()).unwrap_or_else(|| text.trim().to_string())
+        });
+        ScenarioError::Invalid { file: self.file.clone(), line, key, message }
+    }
+
+    fn step(&self, index: usize, raw: &Spanned<RawStep>, bound: &mut HashSet<String>) -> Result<Step, ScenarioError> {
+        let s = raw.get_ref();
+        let kinds: Vec<(&str, &Spanned<String>)> = [&s.run, &s.runbook, &s.tree, &s.wait, &s.fault, &s.hold, &s.bind]
+            .into_iter()
+            .zip(KINDS)
+            .filter_map(|(value, kind)| value.as_ref().map(|v| (kind, v)))
+            .collect();
+        let (kind, value) = match kinds.as_slice() {
+            [one] => *one,
+            [] => {
+                return Err(self.error(raw, "[[step]]", format!("step {index} has no kind: give one of {}", KINDS.join(", "))));
+            }
+            [_, (second, at), ..] => {
+                return Err(self.error(at, second, format!("step {index} has two kinds: one of {} per step", KINDS.join(", "))));
+            }
+        };
+
+        // the keys each kind takes besides its own
+        let allowed: &[&str] = match kind {
+            "run" => &["host", "snapshot", "expect"],
+            "runbook" => &["snapshot", "expect"],
+            "tree" => &["snapshot", "expect"],
+            "wait" => &["path", "count", "timeout"],
+            "fault" => &["host", "port", "signal"],
+            "bind" => &["as"],
+            _ => &[],
+        };
+        let present: [(&str, Option<Range<usize>>); 9] = [
+            ("host", s.host.as_ref().map(Spanned::span)),
+            ("port", s.port.as_ref().map(Spanned::span)),
+            ("signal", s.signal.as_ref().map(Spanned::span)),
+            ("path", s.path.as_ref().map(Spanned::span)),
+            ("count", s.count.as_ref().map(Spanned::span)),
+            ("timeout", s.timeout.as_ref().map(Spanned::span)),
+            ("as", s.as_.as_ref().map(Spanned::span)),
+            ("snapshot", s.snapshot.as_ref().map(Spanned::span)),
+            ("expect", s.expect.as_ref().map(Spanned::span)),
+        ];
+        for (key, span) in present {
+            if let Some(span) = span {
+                if !allowed.contains(&key) {
+                    let takes = if allowed.is_empty() { "nothing else".to_string() } else { allowed.join(", ") };
+                    return Err(self.error_at(span, Some(key), format!("a `{kind}` step does not take `{key}` (it takes {takes})")));
+                }
+            }
+        }
+
+        let action = match kind {
+            "run" => {
+                let host = match &s.host {
+                    Some(h) => self.host(h, bound)?,
+                    None => Template("arcus".into()),
+                };
+                Action::Run { command: self.template(value, "run", bound)?, host }
+            }
+            "runbook" => Action::Runbook(RunbookStep::parse(value.get_ref()).map_err(|e| self.error(value, "runbook", format!("{e:#}")))?),
+            "tree" => {
+                let path = self.template(value, "tree", bound)?;
+                if !path.0.starts_with('/') {
+                    return Err(self.error(value, "tree", format!("{:?} is not a znode path (it must start with /)", path.0)));
+                }
+                Action::Tree(path)
+            }
+            "wait" => {
+                let timeout = s.timeout.as_ref().map(|t| self.duration(t, "timeout")).transpose()?;
+                let condition = match value.get_ref().as_str() {
+                    "zk-quorum" => {
+                        self.refuse(&s.path, "path", "zk-quorum")?;
+                        self.refuse(&s.count, "count", "zk-quorum")?;
+                        Condition::ZkQuorum
+                    }
+                    "children" => {
+                        let path = s.path.as_ref().ok_or_else(|| self.error(value, "wait", "`children` needs `path`".into()))?;
+                        let count = s.count.as_ref().ok_or_else(|| self.error(value, "wait", "`children` needs `count`".into()))?;
+                        Condition::Children { path: self.template(path, "path", bound)?, count: *count.get_ref() }
+                    }
+                    other => {
+                        return Err(self.error(value, "wait", format!("unknown condition {other:?}: use zk-quorum or children")));
+                    }
+                };
+                Action::Wait { condition, timeout }
+            }
+            "fault" => {
+                let host = s.host.as_ref().ok_or_else(|| self.error(value, "fault", "a fault needs `host`".into()))?;
+                let host = self.host(host, bound)?;
+                match value.get_ref().as_str() {
+                    "kill-zk" => {
+                        self.refuse(&s.port, "port", "kill-zk")?;
+                        self.refuse(&s.signal, "signal", "kill-zk")?;
+                        Action::Fault(Fault::KillZk { host })
+                    }
+                    "kill-node" => {
+                        let port = s.port.as_ref().ok_or_else(|| self.error(value, "fault", "`kill-node` needs `port`".into()))?;
+                        let signal = match &s.signal {
+                            Some(sig) => Signal::parse(sig.get_ref()).map_err(|e| self.error(sig, "signal", e))?,
+                            None => Signal::Kill,
+                        };
+                        Action::Fault(Fault::KillNode { host, port: *port.get_ref(), signal })
+                    }
+                    other => return Err(self.error(value, "fault", format!("unknown fault {other:?}: use kill-zk or kill-node"))),
+                }
+            }
+            "hold" => Action::Hold(self.duration(value, "hold")?),
+            "bind" => {
+                let what = match value.get_ref().as_str() {
+                    "zk-leader" => Binding::ZkLeader,
+                    other => return Err(self.error(value, "bind", format!("unknown value {other:?} to bind: use zk-leader"))),
+                };
+                let name = s.as_.as_ref().ok_or_else(|| self.error(value, "bind", "`bind` needs `as = \"<name>\"`".into()))?;
+                if !is_name(name.get_ref()) {
+                    return Err(self.error(name, "as", format!("{:?} is not a name: letters, digits and _ (not first)", name.get_ref())));
+                }
+                bound.insert(name.get_ref().clone());
+                Action::Bind { what, name: name.get_ref().clone() }
+            }
+            _ => unreachable!("KINDS is closed"),
+        };
+
+        let check = match (&s.snapshot, &s.expect) {
+            (Some(snap), Some(_)) => return Err(self.error(snap, "snapshot", "a step has `snapshot = true` or `expect`, not both".into())),
+            (Some(snap), None) if !*snap.get_ref() => {
+                return Err(self.error(snap, "snapshot", "`snapshot = false`: leave it out and give `expect` instead".into()));
+            }
+            (Some(_), None) => Check::Snapshot,
+            (None, Some(expect)) => {
+                let e = expect.get_ref();
+                let contains = match &e.contains {
+                    None => Vec::new(),
+                    Some(Contains::One(one)) => vec![one.clone()],
+                    Some(Contains::Many(many)) => many.clone(),
+                };
+                if e.exit.is_some() && kind != "run" {
+                    return Err(self.error(expect, "expect.exit", format!("a `{kind}` step has no exit status")));
+                }
+                if e.exit.is_none() && contains.is_empty() {
+                    return Err(self.error(expect, "expect", "an empty expectation: give `exit` or `contains`".into()));
+                }
+                Check::Expect(Expect { exit: e.exit, contains })
+            }
+            (None, None) if matches!(kind, "run" | "tree") => {
+                return Err(self.error(value, kind, format!("a `{kind}` step needs `snapshot = true` or an `expect`")));
+            }
+            (None, None) => Check::Done,
+        };
+        Ok(Step { index, line: self.line_of(raw.span().start), action, check })
+    }
+
+    fn refuse<T>(&self, value: &Option<Spanned<T>>, key: &str, what: &str) -> Result<(), ScenarioError> {
+        match value {
+            Some(v) => Err(self.error(v, key, format!("`{what}` does not take `{key}`"))),
+            None => Ok(()),
+        }
+    }
+
+    fn template(&self, value: &Spanned<String>, key: &str, bound: &HashSet<String>) -> Result<Template, ScenarioError> {
+        for piece in template_pieces(value.get_ref()) {
+            if let Piece::Name(name) = piece {
+                if name.is_empty() {
+                    return Err(self.error(value, key, "a `$` without a name (write `$$` for a literal `$`)".into()));
+                }
+                if !bound.contains(name) {
+                    return Err(self.error(value, key, format!("${name} is not bound by an earlier `bind` step")));
+                }
+            }
+        }
+        Ok(Template(value.get_ref().clone()))
+    }
+
+    fn host(&self, value: &Spanned<String>, bound: &HashSet<String>) -> Result<Template, ScenarioError> {
+        let template = self.template(value, "host", bound)?;
+        let is_reference = template_pieces(&template.0).iter().any(|p| matches!(p, Piece::Name(_)));
+        if !is_reference && !HOSTNAMES.contains(&template.0.as_str()) {
+            return Err(self.error(value, "host", format!("unknown host {:?}: the hosts are {}", template.0, HOSTNAMES.join(", "))));
+        }
+        Ok(template)
+    }
+
+    fn duration(&self, value: &Spanned<String>, key: &str) -> Result<Duration, ScenarioError> {
+        parse_duration(value.get_ref()).map_err(|e| self.error(value, key, e))
+    }
+}
+
+/// `250ms`, `3s`, `1.5s`, `2m`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let bad = || format!("bad duration {text:?}: write a number and ms, s or m (250ms, 3s, 1.5s, 2m)");
+    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).ok_or_else(bad)?;
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number.parse().map_err(|_| bad())?;
+    let seconds = match unit {
+        "ms" => number / 1000.0,
+        "s" => number,
+        "m" => number * 60.0,
+        _ => return Err(bad()),
+    };
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+fn is_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_') && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// A piece of a template: literal text or a `$name` (`$$` is the text `$`).
+#[derive(Debug, PartialEq, Eq)]
+pub enum Piece<'a> {
+    Text(&'a str),
+    Name(&'a str),
+}
+
+pub fn template_pieces(text: &str) -> Vec<Piece<'_>> {
+    let mut pieces = Vec::new();
+    let mut rest = text;
+    while let Some(at) = rest.find('$') {
+        if at > 0 {
+            pieces.push(Piece::Text(&rest[..at]));
+        }
+        let after = &rest[at + 1..];
+        if let Some(stripped) = after.strip_prefix('$') {
+            pieces.push(Piece::Text("$"));
+            rest = stripped;
+            continue;
+        }
+        let end = after.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(after.len());
+        pieces.push(Piece::Name(&after[..end]));
+        rest = &after[end..];
+    }
+    if !rest.is_empty() {
+        pieces.push(Piece::Text(rest));
+    }
+    pieces
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Scenario, ScenarioError> {
+        parse_str(Path::new("scenarios/x.toml"), text)
+    }
+
+    /// The error's `file:line: key` prefix and message.
+    fn error(text: &str) -> (String, String) {
+        match parse(text).expect_err("parsed") {
+            ScenarioError::Invalid { file, line, key, message } => (format!("{file}:{line}: {key}"), message),
+            other => panic!("{other}"),
+        }
+    }
+
+    const HEAD: &str = "title = \"t\"\nsetup = \"cloud\"\n\n";
+
+    #[test]
+    fn a_good_file_parses_into_the_model() {
+        let text = format!(
+            "{HEAD}[[step]]\nbind = \"zk-leader\"\nas = \"leader\"\n\n[[step]]\nfault = \"kill-zk\"\nhost = \"$leader\"\n\n\
+             [[step]]\nwait = \"zk-quorum\"\n\n[[step]]\ntree = \"/arcus/cache_list\"\nsnapshot = true\n\n\
+             [[step]]\nrun = \"./arcus.sh memcached listall\"\nexpect.exit = 0\nexpect.contains = \"OK\"\n\n\
+             [[step]]\nfault = \"kill-node\"\nhost = \"memcached-2\"\nport = 11211\nsignal = \"SIGKILL\"\n\n\
+             [[step]]\nhold = \"1.5s\"\n\n[[step]]\nwait = \"children\"\npath = \"/arcus\"\ncount = 3\ntimeout = \"20s\"\n"
+        );
+        let s = parse(&text).unwrap();
+        assert_eq!(s.name, "x");
+        assert_eq!(s.setup, Setup::Cloud);
+        assert_eq!(s.steps.len(), 8);
+        assert_eq!(s.steps[1].line, 8);
+        assert!(matches!(&s.steps[1].action, Action::Fault(Fault::KillZk { host }) if host.0 == "$leader"));
+        assert_eq!(s.steps[3].check, Check::Snapshot);
+        assert_eq!(s.steps[4].check, Check::Expect(Expect { exit: Some(0), contains: vec!["OK".into()] }));
+        assert!(matches!(&s.steps[4].action, Action::Run { host, .. } if host.0 == "arcus"));
+        assert!(matches!(s.steps[5].action, Action::Fault(Fault::KillNode { port: 11211, signal: Signal::Kill, .. })));
+        assert!(matches!(s.steps[6].action, Action::Hold(d) if d == Duration::from_millis(1500)));
+        assert!(matches!(&s.steps[7].action, Action::Wait { condition: Condition::Children { count: 3, .. }, timeout: Some(t) } if t.as_secs() == 20));
+    }
+
+    #[test]
+    fn an_unknown_key_names_file_line_and_key() {
+        let (at, message) = error(&format!("{HEAD}[[step]]\nrun = \"ls\"\nsnapshot = true\nsleep = \"3s\"\n"));
+        assert_eq!(at, "scenarios/x.toml:7: sleep");
+        assert!(message.contains("unknown field `sleep`"), "{message}");
+        let (at, _) = error("title = \"t\"\nsetup = \"zk\"\nowner = \"me\"\n");
+        assert_eq!(at, "scenarios/x.toml:3: owner");
+        let (at, message) = error(&format!("{HEAD}[[step]]\nrun = \"ls\"\nexpect.exot = 0\n"));
+        assert_eq!(at, "scenarios/x.toml:6: expect.exot");
+        assert!(message.contains("unknown field `exot`"), "{message}");
+    }
+
+    #[test]
+    fn a_key_of_another_step_kind_is_refused() {
+        let (at, message) = error(&format!("{HEAD}[[step]]\nhold = \"1s\"\nhost = \"memcached-1\"\n"));
+        assert_eq!(at, "scenarios/x.toml:6: host");
+        assert!(message.contains("a `hold` step does not take `host`"), "{message}");
+    }
+
+    #[test]
+    fn a_step_without_a_kind_or_with_two_is_refused() {
+        let (at, message) = error(&format!("{HEAD}[[step]]\nsnapshot = true\n"));
+        assert_eq!(at, "scenarios/x.toml:4: [[step]]");
+        assert!(message.contains("has no kind"), "{message}");
+        let (at, message) = error(&format!("{HEAD}[[step]]\nrun = \"ls\"\ntree = \"/arcus\"\n"));
+        assert_eq!(at, "scenarios/x.toml:6: tree");
+        assert!(message.contains("two kinds"), "{message}");
+    }
+
+    #[test]
+    fn unknown_verbs_conditions_setups_and_runbook_steps_are_refused() {
+        let (at, message) = error(&format!("{HEAD}[[step]]\nfault = \"nuke\"\nhost = \"memcached-1\"\n"));
+        assert_eq!(at, "scenarios/x.toml:5: fault");
+        assert!(message.contains("unknown fault \"nuke\""), "{message}");
+        let (at, _) = error(&format!("{HEAD}[[step]]\nwait = \"sunrise\"\n"));
+        assert_eq!(at, "scenarios/x.toml:5: wait");
+        let (at, _) = error("title = \"t\"\nsetup = \"cluod\"\n");
+        assert_eq!(at, "scenarios/x.toml:2: setup");
+        let (at, message) = error(&format!("{HEAD}[[step]]\nrunbook = \"deploi\"\n"));
+        assert_eq!(at, "scenarios/x.toml:5: runbook");
+        assert!(message.contains("zk-init"), "{message}");
+        let (at, _) = error(&format!("{HEAD}[[step]]\nbind = \"weather\"\nas = \"w\"\n"));
+        assert_eq!(at, "scenarios/x.toml:5: bind");
+    }
+
+    #[test]
+    fn an_unknown_host_is_refused() {
+        let (at, message) = error(&format!("{HEAD}[[step]]\nrun = \"ls\"\nhost = \"memcached-4\"\nsnapshot = true\n"));
+        assert_eq!(at, "scenarios/x.toml:6: host");
+        assert!(message.contains("unknown host \"memcached-4\""), "{message}");
+    }
+
+    #[test]
+    fn a_bad_duration_is_refused() {
+        for bad in ["3", "3 s", "s", "3h", "1.2.3s", ""] {
+            let (at, message) = error(&format!("{HEAD}[[step]]\nhold = \"{bad}\"\n"));
+            assert_eq!(at, "scenarios/x.toml:5: hold", "{bad:?}");
+            assert!(message.contains("bad duration"), "{message}");
+        }
+        let (at, _) = error(&format!("{HEAD}[[step]]\nwait = \"zk-quorum\"\ntimeout = \"soon\"\n"));
+        assert_eq!(at, "scenarios/x.toml:6: timeout");
+    }
+
+    #[test]
+    fn an_unbound_name_is_refused_even_when_bound_later() {
+        let text = format!(
+            "{HEAD}[[step]]\nfault = \"kill-zk\"\nhost = \"$leader\"\n\n[[step]]\nbind = \"zk-leader\"\nas = \"leader\"\n"
+        );
+        let (at, message) = error(&text);
+        assert_eq!(at, "scenarios/x.toml:6: host");
+        assert!(message.contains("$leader is not bound"), "{message}");
+        let (at, _) = error(&format!("{HEAD}[[step]]\nrun = \"echo $HOME\"\nsnapshot = true\n"));
+        assert_eq!(at, "scenarios/x.toml:5: run");
+        assert!(parse(&format!("{HEAD}[[step]]\nrun = \"echo $$HOME\"\nsnapshot = true\n")).is_ok());
+    }
+
+    #[test]
+    fn observations_need_a_check_and_actions_take_none() {
+        let (at, message) = error(&format!("{HEAD}[[step]]\nrun = \"ls\"\n"));
+        assert_eq!(at, "scenarios/x.toml:5: run");
+        assert!(message.contains("needs `snapshot = true` or an `expect`"), "{message}");
+        let (at, _) = error(&format!("{HEAD}[[step]]\nhold = \"1s\"\nsnapshot = true\n"));
+        assert_eq!(at, "scenarios/x.toml:6: snapshot");
+        let (at, _) = error(&format!("{HEAD}[[step]]\ntree = \"/arcus\"\nexpect.exit = 0\n"));
+        assert_eq!(at, "scenarios/x.toml:6: expect.exit");
+    }
+
+    #[test]
+    fn a_type_error_names_the_key() {
+        let (at, message) = error(&format!("{HEAD}[[step]]\nfault = \"kill-node\"\nhost = \"memcached-1\"\nport = \"x\"\n"));
+        assert_eq!(at, "scenarios/x.toml:7: port");
+        assert!(message.contains("invalid type"), "{message}");
+    }
+
+    #[test]
+    fn templates_split_into_text_and_names() {
+        assert_eq!(
+            template_pieces("a $x-b $$c$y_1"),
+            vec![Piece::Text("a "), Piece::Name("x"), Piece::Text("-b "), Piece::Text("$"), Piece::Text("c"), Piece::Name("y_1")]
+        );
+        let bound = std::collections::HashMap::from([("x".to_string(), "memcached-2".to_string())]);
+        assert_eq!(Template("$x:2181 $$".into()).render(&bound).unwrap(), "memcached-2:2181 $");
+    }
+}
