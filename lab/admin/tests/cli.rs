@@ -124,3 +124,26 @@ fn the_runbooks_sed_line_sets_the_default_zklist() {
     assert!(text(&out.stderr).starts_with("error: bad zklist entry \"bad entry\" in \"bad entry\""), "{}", text(&out.stderr));
     std::fs::remove_dir_all(&home).unwrap();
 }
+
+/// Runs `arcus <args>` on a terminal (util-linux `script` gives it a pty); returns what it printed.
+fn on_a_terminal(args: &str, no_color: Option<&str>) -> String {
+    let mut script = Command::new("script");
+    script.args(["-qec", &format!("{} {args}", env!("CARGO_BIN_EXE_arcus")), "/dev/null"]).env_remove("ARCUS_ZKLIST");
+    match no_color {
+        Some(value) => script.env("NO_COLOR", value),
+        None => script.env_remove("NO_COLOR"),
+    };
+    text(&script.output().unwrap().stdout)
+}
+
+#[test]
+fn colour_only_on_a_terminal_and_never_with_no_color() {
+    let args = "-z 10.0.0.3 memcached listall";
+    assert!(on_a_terminal(args, None).contains("\x1b[31merror:\x1b[0m bad zklist entry"));
+    assert!(on_a_terminal(args, Some("")).contains("\x1b[31merror:"), "an empty NO_COLOR does not count");
+    let plain = on_a_terminal(args, Some("1"));
+    assert!(plain.starts_with("error: bad zklist entry"), "{plain:?}");
+    assert!(!plain.contains('\x1b'));
+    // Not a terminal: no colour either.
+    assert!(!text(&arcus(&["-z", "10.0.0.3", "memcached", "listall"]).stderr).contains('\x1b'));
+}
