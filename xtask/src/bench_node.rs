@@ -4,7 +4,7 @@
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -56,9 +56,6 @@ pub async fn run(args: BenchNodeArgs) -> Result<()> {
     tokio::task::spawn_blocking(move || bench(&args)).await.context("the benchmark thread")?
 }
 
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
-}
 
 fn bench(args: &BenchNodeArgs) -> Result<()> {
     for tool in ["memcaslap", DEBIAN_MEMCACHED] {
@@ -67,14 +64,13 @@ fn bench(args: &BenchNodeArgs) -> Result<()> {
             bail!("{tool} is missing: apt-get install -y libmemcached-tools memcached");
         }
     }
-    let root = workspace_root();
+    let root = arcus_lab::paths::workspace_root();
     eprintln!("building the reference node (cargo build --release -p arcus-node)");
     let status = Command::new(env!("CARGO")).args(["build", "--release", "-p", "arcus-node"]).current_dir(&root).status().context("cargo build")?;
     if !status.success() {
         bail!("cargo build --release -p arcus-node failed");
     }
-    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
-    let node_bin = target.join("release/memcached");
+    let node_bin = arcus_lab::paths::target_dir().join("release/memcached");
     let mut servers = vec![start("debian-memcached-1.6.18", Path::new(DEBIAN_MEMCACHED), args)?, start("reference-node", &node_bin, args)?];
     for run in 0..args.runs {
         for server in servers.iter_mut() {
@@ -100,7 +96,7 @@ fn bench(args: &BenchNodeArgs) -> Result<()> {
         "reference": { "ops_per_sec": reference.tps, "mean": mean(&reference.tps), "peak_rss_kib": peak(reference) },
         "ratio": ratio,
     });
-    let dir = target.join("arcus-lab/bench");
+    let dir = arcus_lab::paths::state_dir().join("bench");
     std::fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
     let file = dir.join("node.json");
     std::fs::write(&file, serde_json::to_string_pretty(&json)?).with_context(|| format!("write {}", file.display()))?;
