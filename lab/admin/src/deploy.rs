@@ -1,7 +1,8 @@
-//! `deploy <conf>`: copies the Arcus install to every ZooKeeper and cache host as a tar stream over
+//! `deploy <conf>`: copies the Arcus install to every ZooKeeper and cache host as a tar archive over
 //! ssh, hosts in parallel; one host's failure does not stop the others.
 
-use crate::remote::{self, Input, Job, Outcome};
+use crate::conf::CloudConf;
+use crate::remote::{self, Input, Job};
 use crate::{all_succeeded, conf, memcached, Ctx};
 use std::path::Path;
 use std::time::Duration;
@@ -11,17 +12,21 @@ const COPY_DEADLINE: Duration = Duration::from_secs(300);
 
 pub async fn deploy(ctx: &Ctx, conf_path: &Path) -> anyhow::Result<()> {
     let conf = conf::load(conf_path)?;
-    let ips = memcached::server_ips(&conf);
-    ctx.out.server_roles(&ctx.zk_hosts(), &ips);
+    ctx.out.server_roles(&ctx.zk_hosts(), &memcached::server_ips(&conf));
+    copy_to(ctx, &hosts(ctx, &conf)).await?;
+    ctx.out.done();
+    Ok(())
+}
+
+/// The hosts a cloud lives on: the ZooKeeper hosts, then each server IP not among them yet.
+pub fn hosts(ctx: &Ctx, conf: &CloudConf) -> Vec<String> {
     let mut hosts = ctx.zk_hosts();
-    for ip in ips {
+    for ip in memcached::server_ips(conf) {
         if !hosts.contains(&ip) {
             hosts.push(ip);
         }
     }
-    copy_to(ctx, &hosts).await?;
-    ctx.out.done();
-    Ok(())
+    hosts
 }
 
 /// Copies `ctx.home` to the same path on every host that is not this machine.
@@ -36,12 +41,19 @@ pub async fn copy_to(ctx: &Ctx, hosts: &[String]) -> anyhow::Result<()> {
     // One archive for every host: the tree is read once (parallel reads of the same tree on
     // overlayfs made tar report "file changed as we read it").
     let archive = if remote.is_empty() { Vec::new() } else { archive(&parent, &name).await? };
-    let copies = remote.iter().map(|host| copy_one(host.to_string(), parent.clone(), archive.clone()));
-    let handles: Vec<_> = copies.map(tokio::spawn).collect();
-    let mut outcomes = Vec::new();
-    for handle in handles {
-        outcomes.push(handle.await.expect("a deploy task panicked"));
-    }
+    // Unpack, then refresh the dynamic linker's cache so that the install's lib/ (on the hosts'
+    // linker path) is found.
+    let command = format!("mkdir -p {p} && tar -xf - -C {p} && ldconfig", p = remote::sh_quote(&parent));
+    let jobs = remote
+        .iter()
+        .map(|host| {
+            let mut job = Job::new(host, None, command.clone());
+            job.input = Input::Bytes(archive.clone());
+            job.deadline = COPY_DEADLINE;
+            job
+        })
+        .collect();
+    let outcomes = remote::run_all(jobs).await;
     for host in hosts {
         ctx.out.host(host, "Executing task 'deploy'");
         if local.contains(&host) {
@@ -68,14 +80,4 @@ async fn archive(parent: &str, name: &str) -> anyhow::Result<Vec<u8>> {
     })
     .await?
     .map_err(|e| anyhow::anyhow!("cannot pack {parent}/{name}: {e}"))
-}
-
-/// Unpacks the archive under `<parent>` on `host`, then refreshes the dynamic linker's cache so
-/// that the install's `lib/` (on the hosts' linker path) is found.
-async fn copy_one(host: String, parent: String, archive: Vec<u8>) -> Outcome {
-    let command = format!("mkdir -p {p} && tar -xf - -C {p} && ldconfig", p = remote::sh_quote(&parent));
-    let mut job = Job::new(&host, None, command);
-    job.input = Input::Bytes(archive);
-    job.deadline = COPY_DEADLINE;
-    remote::run(job).await
 }

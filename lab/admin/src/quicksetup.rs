@@ -8,16 +8,9 @@ use std::time::Duration;
 pub async fn quicksetup(ctx: &Ctx, conf_path: &Path) -> anyhow::Result<()> {
     let profile = zookeeper::Profile::from_env()?;
     let conf = conf::load(conf_path)?;
-    let ips = memcached::server_ips(&conf);
-    ctx.out.server_roles(&ctx.zk_hosts(), &ips);
-    let mut hosts = ctx.zk_hosts();
-    for ip in &ips {
-        if !hosts.contains(ip) {
-            hosts.push(ip.clone());
-        }
-    }
+    ctx.out.server_roles(&ctx.zk_hosts(), &memcached::server_ips(&conf));
     ctx.out.banner("Task: deploy");
-    deploy::copy_to(ctx, &hosts).await?;
+    deploy::copy_to(ctx, &deploy::hosts(ctx, &conf)).await?;
     ctx.out.banner("Task: zk_config");
     zookeeper::configure(ctx, profile).await?;
     ctx.out.banner("Task: zk_start");
