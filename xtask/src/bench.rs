@@ -38,7 +38,8 @@ pub async fn run(cmd: BenchCommand) -> Result<ExitCode> {
 
 async fn lab_up(warm_only: bool, cloud: bool, runs: usize) -> Result<ExitCode> {
     let engine = Engine::connect().await?;
-    let (level, name) = if cloud { (Level::Runbook(Step::List), "lab up (cloud, 6/6 online)") } else { (Level::Bare, "lab up --bare") };
+    let (level, name) =
+        if cloud { (Level::Runbook(Step::List), "lab up (cloud, 6/6 online)") } else { (Level::Bare, "lab up --bare") };
     let mut cold = None;
     if !warm_only {
         for image in arcus_lab::images::present(&engine).await? {

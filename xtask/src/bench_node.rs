@@ -56,7 +56,6 @@ pub async fn run(args: BenchNodeArgs) -> Result<()> {
     tokio::task::spawn_blocking(move || bench(&args)).await.context("the benchmark thread")?
 }
 
-
 fn bench(args: &BenchNodeArgs) -> Result<()> {
     for tool in ["memcaslap", DEBIAN_MEMCACHED] {
         let found = Command::new("sh").args(["-c", &format!("command -v {tool}")]).output().context("sh")?;
@@ -66,12 +65,19 @@ fn bench(args: &BenchNodeArgs) -> Result<()> {
     }
     let root = arcus_lab::paths::workspace_root();
     eprintln!("building the reference node (cargo build --release -p arcus-node)");
-    let status = Command::new(env!("CARGO")).args(["build", "--release", "-p", "arcus-node"]).current_dir(&root).status().context("cargo build")?;
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "--release", "-p", "arcus-node"])
+        .current_dir(&root)
+        .status()
+        .context("cargo build")?;
     if !status.success() {
         bail!("cargo build --release -p arcus-node failed");
     }
     let node_bin = arcus_lab::paths::target_dir().join("release/memcached");
-    let mut servers = vec![start("debian-memcached-1.6.18", Path::new(DEBIAN_MEMCACHED), args)?, start("reference-node", &node_bin, args)?];
+    let mut servers = vec![
+        start("debian-memcached-1.6.18", Path::new(DEBIAN_MEMCACHED), args)?,
+        start("reference-node", &node_bin, args)?,
+    ];
     for run in 0..args.runs {
         for server in servers.iter_mut() {
             let tps = memcaslap(server.port, args).with_context(|| format!("memcaslap against {}", server.name))?;
@@ -144,7 +150,10 @@ fn memcaslap(port: u16, args: &BenchNodeArgs) -> Result<f64> {
         .output()
         .context("run memcaslap")?;
     let text = String::from_utf8_lossy(&out.stdout);
-    let line = text.lines().rfind(|l| l.starts_with("Run time")).with_context(|| format!("no `Run time` line in memcaslap's output:\n{text}"))?;
+    let line = text
+        .lines()
+        .rfind(|l| l.starts_with("Run time"))
+        .with_context(|| format!("no `Run time` line in memcaslap's output:\n{text}"))?;
     let tps = line.split("TPS:").nth(1).and_then(|t| t.split_whitespace().next()).and_then(|t| t.parse().ok());
     tps.with_context(|| format!("no TPS in {line:?}"))
 }

@@ -21,13 +21,26 @@ pub async fn run() -> Result<ExitCode> {
             let version = engine.server_version().await.unwrap_or_default();
             report(true, format!("Docker engine {version} at {}", engine.endpoint()), "");
             let api = engine.api_version();
-            report(api.as_str() >= "1.41", format!("API version {api} (negotiated)"), "the lab needs API 1.41 or newer: upgrade the Docker engine");
+            report(
+                api.as_str() >= "1.41",
+                format!("API version {api} (negotiated)"),
+                "the lab needs API 1.41 or newer: upgrade the Docker engine",
+            );
             match labs::list_runs(&engine).await {
                 Ok(runs) => {
-                    let stale: Vec<String> = runs.iter().filter(|(_, o)| o != "kept").map(|(r, _)| r.to_string()).collect();
+                    let stale: Vec<String> =
+                        runs.iter().filter(|(_, o)| o != "kept").map(|(r, _)| r.to_string()).collect();
                     let kept = runs.len() - stale.len();
-                    report(kept == 0, format!("{kept} lab(s) kept by `lab up`"), "cargo xtask lab down --all (or --run ID)");
-                    report(stale.is_empty(), format!("{} lab(s) owned by other processes: {}", stale.len(), stale.join(" ")), "cargo xtask lab gc");
+                    report(
+                        kept == 0,
+                        format!("{kept} lab(s) kept by `lab up`"),
+                        "cargo xtask lab down --all (or --run ID)",
+                    );
+                    report(
+                        stale.is_empty(),
+                        format!("{} lab(s) owned by other processes: {}", stale.len(), stale.join(" ")),
+                        "cargo xtask lab gc",
+                    );
                 }
                 Err(e) => report(false, format!("cannot list labs: {e}"), "check the engine"),
             }
@@ -36,12 +49,24 @@ pub async fn run() -> Result<ExitCode> {
                 Err(e) => report(false, format!("cannot list images: {e}"), "check the engine"),
             }
         }
-        Err(e) => report(false, format!("{e}"), "start the daemon (service docker start) or point DOCKER_HOST at a running engine"),
+        Err(e) => report(
+            false,
+            format!("{e}"),
+            "start the daemon (service docker start) or point DOCKER_HOST at a running engine",
+        ),
     }
     let mmdebstrap = std::process::Command::new("mmdebstrap").arg("--version").output().is_ok();
-    report(mmdebstrap, "mmdebstrap on the PATH".into(), "apt-get install -y mmdebstrap (lab up installs it itself when run as root on Debian)");
+    report(
+        mmdebstrap,
+        "mmdebstrap on the PATH".into(),
+        "apt-get install -y mmdebstrap (lab up installs it itself when run as root on Debian)",
+    );
     let free = free_gib(&arcus_lab::paths::workspace_root());
-    report(free >= 5.0, format!("{free:.1} GiB free under the workspace"), "free disk space: the images and builds need about 5 GiB");
+    report(
+        free >= 5.0,
+        format!("{free:.1} GiB free under the workspace"),
+        "free disk space: the images and builds need about 5 GiB",
+    );
     Ok(if problems == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 

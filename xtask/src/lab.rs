@@ -216,7 +216,8 @@ pub async fn print_cloud(lab: &Lab) -> Result<()> {
     let guard = lab.guard();
     println!();
     for addr in zk::ensemble(lab) {
-        let host = lab.hosts.iter().find(|h| std::net::IpAddr::V4(h.ip) == addr.ip()).map(|h| h.name.as_str()).unwrap_or("?");
+        let host =
+            lab.hosts.iter().find(|h| std::net::IpAddr::V4(h.ip) == addr.ip()).map(|h| h.name.as_str()).unwrap_or("?");
         let mode = zk::mode(&guard, addr).await.unwrap_or_else(|| "not serving".into());
         println!("zookeeper  {host:<12} {addr:<18} {mode}");
     }

@@ -10,7 +10,11 @@ mod test;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "cargo xtask", bin_name = "cargo xtask", about = "arcus-lab: an Arcus cache cloud in containers, and its conformance suite")]
+#[command(
+    name = "cargo xtask",
+    bin_name = "cargo xtask",
+    about = "arcus-lab: an Arcus cache cloud in containers, and its conformance suite"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -8,13 +8,12 @@ use std::path::Path;
 use std::time::Duration;
 
 use bollard::models::{
-    ContainerCreateBody, EndpointIpamConfig, EndpointSettings, HostConfig, Ipam, IpamConfig,
-    NetworkCreateRequest, NetworkingConfig,
+    ContainerCreateBody, EndpointIpamConfig, EndpointSettings, HostConfig, Ipam, IpamConfig, NetworkCreateRequest,
+    NetworkingConfig,
 };
 use bollard::query_parameters::{
-    BuildImageOptions, CreateContainerOptions, CreateImageOptions, KillContainerOptions,
-    ListContainersOptions, ListImagesOptions, ListNetworksOptions, LogsOptions,
-    RemoveContainerOptions, RemoveImageOptions, StatsOptions,
+    BuildImageOptions, CreateContainerOptions, CreateImageOptions, KillContainerOptions, ListContainersOptions,
+    ListImagesOptions, ListNetworksOptions, LogsOptions, RemoveContainerOptions, RemoveImageOptions, StatsOptions,
 };
 use bollard::Docker;
 use futures_util::{StreamExt, TryStreamExt};
@@ -100,12 +99,9 @@ pub struct Engine {
 impl Engine {
     /// Connects (honouring `DOCKER_HOST`), negotiates the API version and pings the engine.
     pub async fn connect() -> Result<Engine> {
-        let endpoint =
-            std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
+        let endpoint = std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
         let unreachable = |source| EngineError::Unreachable { endpoint: endpoint.clone(), source };
-        let docker = Docker::connect_with_defaults()
-            .map_err(unreachable)?
-            .with_timeout(CALL_TIMEOUT);
+        let docker = Docker::connect_with_defaults().map_err(unreachable)?.with_timeout(CALL_TIMEOUT);
         let docker = within(Duration::from_secs(10), "API version negotiation", docker.negotiate_version())
             .await?
             .map_err(unreachable)?;
@@ -205,11 +201,7 @@ impl Engine {
     pub async fn list_images(&self, label: &str, value: &str) -> Result<Vec<String>> {
         let options = ListImagesOptions { filters: Some(label_filter(label, value)), ..Default::default() };
         let images = self.docker.list_images(Some(options)).await.map_err(call("list images"))?;
-        Ok(images
-            .into_iter()
-            .flat_map(|i| i.repo_tags.into_iter())
-            .filter(|t| t != "<none>:<none>")
-            .collect())
+        Ok(images.into_iter().flat_map(|i| i.repo_tags.into_iter()).filter(|t| t != "<none>:<none>").collect())
     }
 
     pub async fn remove_image(&self, reference: &str) -> Result<()> {
@@ -225,11 +217,7 @@ impl Engine {
 
     /// Every IPv4 subnet of every network on the engine (the lab's and everybody else's).
     pub async fn network_subnets(&self) -> Result<Vec<String>> {
-        let networks = self
-            .docker
-            .list_networks(None::<ListNetworksOptions>)
-            .await
-            .map_err(call("list networks"))?;
+        let networks = self.docker.list_networks(None::<ListNetworksOptions>).await.map_err(call("list networks"))?;
         Ok(networks
             .into_iter()
             .filter_map(|n| n.ipam.and_then(|i| i.config))

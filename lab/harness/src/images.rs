@@ -230,7 +230,10 @@ fn build_binaries() -> Result<PathBuf> {
         .output()
         .context("run cargo build for the arcus and memcached binaries")?;
     if !out.status.success() {
-        bail!("cargo build --release -p arcus-admin -p arcus-node failed:\n{}", tail(&String::from_utf8_lossy(&out.stderr), 30));
+        bail!(
+            "cargo build --release -p arcus-admin -p arcus-node failed:\n{}",
+            tail(&String::from_utf8_lossy(&out.stderr), 30)
+        );
     }
     Ok(paths::target_dir().join("release"))
 }
@@ -288,10 +291,7 @@ fn one_line_is_bookworm(line: &str) -> bool {
 
 fn deb822_is_bookworm(stanza: &str) -> bool {
     let field = |name: &str| {
-        stanza
-            .lines()
-            .find_map(|l| l.strip_prefix(name).and_then(|r| r.strip_prefix(':')).map(str::trim))
-            .unwrap_or("")
+        stanza.lines().find_map(|l| l.strip_prefix(name).and_then(|r| r.strip_prefix(':')).map(str::trim)).unwrap_or("")
     };
     let enabled = !field("Enabled").eq_ignore_ascii_case("no");
     let deb = field("Types").split_whitespace().any(|t| t == "deb");
@@ -317,7 +317,10 @@ fn ensure_mmdebstrap(progress: &Progress) -> Result<()> {
             .status()
             .context("run apt-get")?;
         if !status.success() {
-            bail!("apt-get {} failed ({status}); install mmdebstrap by hand: apt-get install -y mmdebstrap", args.join(" "));
+            bail!(
+                "apt-get {} failed ({status}); install mmdebstrap by hand: apt-get install -y mmdebstrap",
+                args.join(" ")
+            );
         }
     }
     step.done();

@@ -60,10 +60,8 @@ impl RunId {
 
     /// A fresh id: six hex digits from the clock and the process id.
     pub fn fresh() -> RunId {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
+        let nanos =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
         let mixed = (nanos ^ ((std::process::id() as u128) << 32)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         RunId(format!("{:06x}", (mixed >> 40) as u32 & 0xFF_FFFF))
     }
@@ -104,13 +102,17 @@ impl AddressGuard {
             IpAddr::V4(v4) => v4.is_loopback() || self.networks.iter().any(|n| n.octets()[..3] == v4.octets()[..3]),
             IpAddr::V6(v6) => v6.is_loopback(),
         };
-        if inside { Ok(()) } else { Err(LabError::OutsideLab(ip)) }
+        if inside {
+            Ok(())
+        } else {
+            Err(LabError::OutsideLab(ip))
+        }
     }
 
     /// Connects to `addr` after checking it.
     pub async fn connect(&self, addr: SocketAddr) -> Result<tokio::net::TcpStream> {
         self.check(addr.ip())?;
-        Ok(tokio::net::TcpStream::connect(addr).await.with_context(|| format!("connect to {addr}"))?)
+        tokio::net::TcpStream::connect(addr).await.with_context(|| format!("connect to {addr}"))
     }
 }
 
@@ -124,7 +126,11 @@ pub struct Host {
 
 impl Host {
     pub fn role(&self) -> &'static str {
-        if self.name == "arcus" { "admin" } else { "host" }
+        if self.name == "arcus" {
+            "admin"
+        } else {
+            "host"
+        }
     }
 }
 
@@ -156,7 +162,13 @@ pub struct UpOptions {
 impl UpOptions {
     /// A lab owned by this process, reference node, fast timing.
     pub fn owned(level: Level) -> UpOptions {
-        UpOptions { run: RunId::fresh(), owner: Owner::ThisProcess, flavour: Flavour::Reference, level, timing: Timing::Fast }
+        UpOptions {
+            run: RunId::fresh(),
+            owner: Owner::ThisProcess,
+            flavour: Flavour::Reference,
+            level,
+            timing: Timing::Fast,
+        }
     }
 }
 
@@ -195,7 +207,9 @@ impl Lab {
     async fn start(engine: &Engine, options: &UpOptions, images: &ImageSet, progress: &Progress) -> Result<Lab> {
         let run = &options.run;
         if !engine.list_containers(LABEL_RUN, Some(run.as_str())).await?.is_empty() {
-            anyhow::bail!("a lab with run id {run} already exists (tear it down with `cargo xtask lab down --run {run}`)");
+            anyhow::bail!(
+                "a lab with run id {run} already exists (tear it down with `cargo xtask lab down --run {run}`)"
+            );
         }
         let step = progress.step(format!("creating network {}", run.network()));
         let network = create_network(engine, run, labels(run, options.owner, "network")).await?;
@@ -204,11 +218,7 @@ impl Lab {
         let hosts: Vec<Host> = HOSTNAMES
             .iter()
             .enumerate()
-            .map(|(i, name)| Host {
-                name: name.to_string(),
-                ip: host_ip(network, i),
-                container: run.container(name),
-            })
+            .map(|(i, name)| Host { name: name.to_string(), ip: host_ip(network, i), container: run.container(name) })
             .collect();
         let extra_hosts: Vec<String> = hosts.iter().map(|h| format!("{}:{}", h.name, h.ip)).collect();
         let step = progress.step("starting arcus, memcached-1, memcached-2, memcached-3");
@@ -282,10 +292,7 @@ impl Lab {
     /// Each host's container state (`running`, `exited`, `paused`, ...).
     pub async fn states(&self) -> Result<HashMap<String, String>> {
         let containers = self.engine.list_containers(LABEL_RUN, Some(self.run.as_str())).await?;
-        Ok(containers
-            .into_iter()
-            .filter_map(|c| Some((c.labels.get(LABEL_HOST)?.clone(), c.state)))
-            .collect())
+        Ok(containers.into_iter().filter_map(|c| Some((c.labels.get(LABEL_HOST)?.clone(), c.state))).collect())
     }
 
     /// Waits until every host's sshd sends its banner.
@@ -346,7 +353,9 @@ pub async fn list_runs(engine: &Engine) -> Result<Vec<(RunId, String)>> {
     let networks = engine.list_networks(LABEL_RUN, None).await?;
     let labelled = containers.iter().map(|c| &c.labels).chain(networks.iter().map(|n| &n.labels));
     for labels in labelled {
-        let (Some(run), owner) = (labels.get(LABEL_RUN), labels.get(LABEL_OWNER).cloned().unwrap_or_default()) else { continue };
+        let (Some(run), owner) = (labels.get(LABEL_RUN), labels.get(LABEL_OWNER).cloned().unwrap_or_default()) else {
+            continue;
+        };
         let Ok(run) = RunId::parse(run) else { continue };
         if !runs.iter().any(|(r, _)| *r == run) {
             runs.push((run, owner));
@@ -416,7 +425,8 @@ async fn create_network(engine: &Engine, run: &RunId, labels: HashMap<String, St
             continue;
         }
         let gateway = Ipv4Addr::new(POOL[0], POOL[1], third, 1);
-        if engine.create_network(&run.network(), &format!("{network}/24"), &gateway.to_string(), labels.clone()).await? {
+        if engine.create_network(&run.network(), &format!("{network}/24"), &gateway.to_string(), labels.clone()).await?
+        {
             return Ok(network);
         }
     }
@@ -457,13 +467,10 @@ fn host_routes() -> Vec<(u32, u32)> {
 }
 
 async fn ssh_banner(guard: &AddressGuard, addr: SocketAddr) -> Result<()> {
-    let mut stream = tokio::time::timeout(Duration::from_millis(500), guard.connect(addr))
-        .await
-        .context("connect timed out")??;
+    let mut stream =
+        tokio::time::timeout(Duration::from_millis(500), guard.connect(addr)).await.context("connect timed out")??;
     let mut buf = [0u8; 8];
-    let n = tokio::time::timeout(Duration::from_millis(1000), stream.read(&mut buf))
-        .await
-        .context("no banner")??;
+    let n = tokio::time::timeout(Duration::from_millis(1000), stream.read(&mut buf)).await.context("no banner")??;
     anyhow::ensure!(buf[..n].starts_with(b"SSH-"), "no SSH banner: {:?}", String::from_utf8_lossy(&buf[..n]));
     Ok(())
 }

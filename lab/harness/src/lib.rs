@@ -23,5 +23,5 @@ pub mod zk;
 pub use engine::Engine;
 pub use flavour::Flavour;
 pub use lab::{AddressGuard, Lab, LabError, Level, Owner, RunId, UpOptions};
-pub use timing::Timing;
 pub use progress::Progress;
+pub use timing::Timing;

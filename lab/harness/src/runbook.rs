@@ -42,8 +42,17 @@ pub enum Step {
 }
 
 impl Step {
-    pub const ALL: [Step; 9] =
-        [Step::Zklist, Step::Keys, Step::Conf, Step::Deploy, Step::ZkInit, Step::ZkStart, Step::Register, Step::Start, Step::List];
+    pub const ALL: [Step; 9] = [
+        Step::Zklist,
+        Step::Keys,
+        Step::Conf,
+        Step::Deploy,
+        Step::ZkInit,
+        Step::ZkStart,
+        Step::Register,
+        Step::Start,
+        Step::List,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {

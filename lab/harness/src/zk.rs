@@ -50,11 +50,7 @@ impl ZnodeTree {
 
 /// The ensemble's client addresses: memcached-1..3, port 2181.
 pub fn ensemble(lab: &Lab) -> Vec<SocketAddr> {
-    lab.hosts
-        .iter()
-        .filter(|h| h.name != "arcus")
-        .map(|h| SocketAddr::new(h.ip.into(), CLIENT_PORT))
-        .collect()
+    lab.hosts.iter().filter(|h| h.name != "arcus").map(|h| SocketAddr::new(h.ip.into(), CLIENT_PORT)).collect()
 }
 
 /// Sends a four-letter word and returns the reply (empty when the server closes at once).
@@ -91,18 +87,19 @@ impl ZkSession {
             guard.check(addr.ip())?;
         }
         let cluster = servers.iter().map(ToString::to_string).collect::<Vec<_>>().join(",");
-        let client = wait::until(&format!("a ZooKeeper session on {cluster}"), deadline, Duration::from_millis(200), || {
-            let cluster = cluster.clone();
-            async move {
-                zookeeper_client::Client::connector()
-                    .with_session_timeout(Duration::from_secs(10))
-                    .with_connection_timeout(Duration::from_secs(2))
-                    .connect(&cluster)
-                    .await
-                    .map_err(|e| e.to_string())
-            }
-        })
-        .await?;
+        let client =
+            wait::until(&format!("a ZooKeeper session on {cluster}"), deadline, Duration::from_millis(200), || {
+                let cluster = cluster.clone();
+                async move {
+                    zookeeper_client::Client::connector()
+                        .with_session_timeout(Duration::from_secs(10))
+                        .with_connection_timeout(Duration::from_secs(2))
+                        .connect(&cluster)
+                        .await
+                        .map_err(|e| e.to_string())
+                }
+            })
+            .await?;
         Ok(ZkSession { client })
     }
 
@@ -121,7 +118,11 @@ impl ZkSession {
                 Err(zookeeper_client::Error::NoNode) => continue,
                 Err(e) => return Err(e).with_context(|| format!("list children of {path}")),
             };
-            nodes.push(Znode { path: path.clone(), data: String::from_utf8_lossy(&data).into_owned(), ephemeral: stat.ephemeral_owner != 0 });
+            nodes.push(Znode {
+                path: path.clone(),
+                data: String::from_utf8_lossy(&data).into_owned(),
+                ephemeral: stat.ephemeral_owner != 0,
+            });
             children.sort();
             for child in children.into_iter().rev() {
                 stack.push(if path == "/" { format!("/{child}") } else { format!("{path}/{child}") });
@@ -147,7 +148,11 @@ impl ZkSession {
         let what = format!("{count} children under {path}");
         Ok(wait::until(&what, deadline, Duration::from_millis(100), || async {
             let children = self.children(path).await.map_err(|e| format!("{e:#}"))?;
-            if children.len() == count { Ok(children) } else { Err(format!("{} children: {children:?}", children.len())) }
+            if children.len() == count {
+                Ok(children)
+            } else {
+                Err(format!("{} children: {children:?}", children.len()))
+            }
         })
         .await?)
     }

@@ -17,29 +17,57 @@ async fn check_bare_lab(lab: &Lab) -> anyhow::Result<()> {
     let states = lab.states().await?;
     for (i, host) in lab.hosts.iter().enumerate() {
         anyhow::ensure!(host.name == HOSTNAMES[i], "host {i} is {}", host.name);
-        anyhow::ensure!(states.get(&host.name).map(String::as_str) == Some("running"), "{} is {:?}", host.name, states.get(&host.name));
+        anyhow::ensure!(
+            states.get(&host.name).map(String::as_str) == Some("running"),
+            "{} is {:?}",
+            host.name,
+            states.get(&host.name)
+        );
         let name = lab.exec(&host.name, &["hostname"]).await?;
         anyhow::ensure!(name.stdout.trim() == host.name, "hostname of {} says {:?}", host.name, name.stdout);
         let ip = lab.exec(&host.name, &["hostname", "-i"]).await?;
-        anyhow::ensure!(ip.stdout.split_whitespace().any(|a| a == host.ip.to_string()), "{} has {:?}, expected {}", host.name, ip.stdout, host.ip);
+        anyhow::ensure!(
+            ip.stdout.split_whitespace().any(|a| a == host.ip.to_string()),
+            "{} has {:?}, expected {}",
+            host.name,
+            ip.stdout,
+            host.ip
+        );
         // every container resolves every host (host entries, not only Docker's DNS)
         for other in &lab.hosts {
             let out = lab.exec(&host.name, &["getent", "hosts", &other.name]).await?;
             let first = out.stdout.split_whitespace().next().unwrap_or("");
-            anyhow::ensure!(first == other.ip.to_string(), "on {}: getent hosts {} → {:?}", host.name, other.name, out.stdout);
+            anyhow::ensure!(
+                first == other.ip.to_string(),
+                "on {}: getent hosts {} → {:?}",
+                host.name,
+                other.name,
+                out.stdout
+            );
         }
     }
     for n in 1..=3 {
         let target = format!("root@memcached-{n}");
         let out = lab
-            .exec("arcus", &["sshpass", "-p", "memcached", "ssh", "-o", "StrictHostKeyChecking=no", &target, "hostname"])
+            .exec(
+                "arcus",
+                &["sshpass", "-p", "memcached", "ssh", "-o", "StrictHostKeyChecking=no", &target, "hostname"],
+            )
             .await?;
-        anyhow::ensure!(out.exit == 0 && out.stdout.trim() == format!("memcached-{n}"), "ssh to memcached-{n}: {out:?}");
+        anyhow::ensure!(
+            out.exit == 0 && out.stdout.trim() == format!("memcached-{n}"),
+            "ssh to memcached-{n}: {out:?}"
+        );
     }
     // no Arcus or ZooKeeper process runs at the bare level
     for host in &lab.hosts {
         let ps = lab.exec(&host.name, &["ps", "-eo", "comm="]).await?;
-        anyhow::ensure!(!ps.stdout.lines().any(|c| c == "java" || c == "memcached"), "{} runs {:?}", host.name, ps.stdout);
+        anyhow::ensure!(
+            !ps.stdout.lines().any(|c| c == "java" || c == "memcached"),
+            "{} runs {:?}",
+            host.name,
+            ps.stdout
+        );
     }
     Ok(())
 }

@@ -26,7 +26,10 @@ async fn steps_9_to_14(lab: &Lab) -> anyhow::Result<()> {
     let after_register = session.tree("/arcus").await?;
     let service = after_register.0.iter().find(|z| z.path == CACHE_LIST).map(|z| z.data.clone()).unwrap_or_default();
     let json: serde_json::Value = serde_json::from_str(&service)?;
-    anyhow::ensure!(json["serviceCode"] == SERVICE && json["created"].is_string() && json.get("modified").is_none(), "{service}");
+    anyhow::ensure!(
+        json["serviceCode"] == SERVICE && json["created"].is_string() && json.get("modified").is_none(),
+        "{service}"
+    );
     let mappings = session.children("/arcus/cache_server_mapping").await?;
     anyhow::ensure!(mappings.len() == 6, "mappings {mappings:?}");
     for ip in lab.hosts.iter().filter(|h| h.name != "arcus").map(|h| h.ip) {
@@ -45,7 +48,11 @@ async fn steps_9_to_14(lab: &Lab) -> anyhow::Result<()> {
         for port in [11211, 11212] {
             let name = format!("{}:{port}-{}", host.ip, host.name);
             let node = after_start.0.iter().find(|z| z.path == format!("{CACHE_LIST}/{name}"));
-            anyhow::ensure!(node.is_some_and(|z| z.ephemeral && z.data == "100MB"), "{name} missing or wrong in {nodes:?}:\n{}", after_start.render());
+            anyhow::ensure!(
+                node.is_some_and(|z| z.ephemeral && z.data == "100MB"),
+                "{name} missing or wrong in {nodes:?}:\n{}",
+                after_start.render()
+            );
         }
     }
 

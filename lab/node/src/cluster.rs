@@ -105,7 +105,11 @@ pub async fn start(
     let ip = std::env::var("ARCUS_CACHE_PUBLIC_IP").ok().and_then(|s| s.parse().ok()).unwrap_or(picked);
     let hostname = match std::env::var("ARCUS_CACHE_HOSTNAME_OVERWRITE") {
         Ok(h) if !h.is_empty() => h,
-        _ => tokio::task::spawn_blocking(move || reverse_lookup(picked)).await.ok().flatten().unwrap_or_else(system_hostname),
+        _ => tokio::task::spawn_blocking(move || reverse_lookup(picked))
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_else(system_hostname),
     };
     if hostname.len() > 128 {
         log!("hostname is too long: {hostname}");
@@ -389,7 +393,9 @@ impl Member {
 
     fn set_ensemble(&mut self, list: String) -> Vec<u8> {
         let valid = !list.is_empty()
-            && list.split(',').all(|hp| hp.rsplit_once(':').is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok()));
+            && list
+                .split(',')
+                .all(|hp| hp.rsplit_once(':').is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok()));
         if !valid {
             log!("Invalid ensemble address: {list}");
             return b"ERROR failed to set the new ensemble address (check logs)\r\n".to_vec();

@@ -90,7 +90,11 @@ async fn run(args: cli::Args) -> i32 {
             max_conns: args.max_conns,
             threads: args.threads,
             item_max: args.item_size,
-            unknown_reply: if args.ascii_scrub() { b"ERROR no matching command\r\n" } else { b"ERROR unknown command\r\n" },
+            unknown_reply: if args.ascii_scrub() {
+                b"ERROR no matching command\r\n"
+            } else {
+                b"ERROR unknown command\r\n"
+            },
             delimiter: args.delimiter.clone().unwrap_or_else(|| ":".into()),
             backlog: args.backlog,
         },
@@ -145,7 +149,12 @@ async fn wait_for_stop(state: &State) -> Stop {
     why
 }
 
-async fn graceful_stop(state: &State, why: Stop, acceptor: tokio::task::JoinHandle<()>, cluster: Option<cluster::Cluster>) {
+async fn graceful_stop(
+    state: &State,
+    why: Stop,
+    acceptor: tokio::task::JoinHandle<()>,
+    cluster: Option<cluster::Cluster>,
+) {
     if let Stop::Signal(name) = why {
         logv!("memcached shutdown by signal({name})");
     }

@@ -406,7 +406,9 @@ fn config(state: &State, t: &[&[u8]], r: &mut Reply) {
             r.line("END")
         }
         [k, v] if is(k, "memlimit") => match num::<usize>(v) {
-            Some(mb) if mb > 0 && mb.checked_mul(1024 * 1024).is_some_and(|b| b as u64 >= state.store.stats().bytes) => {
+            Some(mb)
+                if mb > 0 && mb.checked_mul(1024 * 1024).is_some_and(|b| b as u64 >= state.store.stats().bytes) =>
+            {
                 state.store.set_limit(mb * 1024 * 1024);
                 r.line("END")
             }

@@ -337,7 +337,8 @@ impl Store {
             let freed = s.remove(&self.hasher, i);
             self.used.fetch_sub(freed, Ordering::Relaxed);
         }
-        let entry = Entry { data, klen: key.len() as u8, flags, exptime, time: now, cas: self.cas_id(), prev: NIL, next: NIL };
+        let entry =
+            Entry { data, klen: key.len() as u8, flags, exptime, time: now, cas: self.cas_id(), prev: NIL, next: NIL };
         self.link(s, hash, entry);
         Outcome::Stored
     }
@@ -416,7 +417,8 @@ impl Store {
         let data: Box<[u8]> = [e.key(), &text].concat().into();
         let freed = s.remove(&self.hasher, i);
         self.used.fetch_sub(freed, Ordering::Relaxed);
-        let entry = Entry { data, klen: key.len() as u8, flags, exptime, time: now, cas: self.cas_id(), prev: NIL, next: NIL };
+        let entry =
+            Entry { data, klen: key.len() as u8, flags, exptime, time: now, cas: self.cas_id(), prev: NIL, next: NIL };
         self.link(s, hash, entry);
         Ok(new)
     }

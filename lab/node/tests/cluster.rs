@@ -57,7 +57,8 @@ impl Zk {
 
     fn answers(&self) -> bool {
         use std::io::{Read, Write};
-        let Ok(mut s) = std::net::TcpStream::connect_timeout(&(self.ip, 2181).into(), Duration::from_millis(300)) else {
+        let Ok(mut s) = std::net::TcpStream::connect_timeout(&(self.ip, 2181).into(), Duration::from_millis(300))
+        else {
             return false;
         };
         let _ = s.set_read_timeout(Some(Duration::from_secs(1)));
@@ -145,7 +146,11 @@ async fn wait_znode(client: &zk::Client, path: &str, present: bool, deadline: Du
         if client.check_stat(path).await.unwrap().is_some() == present {
             return start.elapsed();
         }
-        assert!(start.elapsed() < deadline, "znode {path} still {} after {deadline:?}", if present { "absent" } else { "present" });
+        assert!(
+            start.elapsed() < deadline,
+            "znode {path} still {} after {deadline:?}",
+            if present { "absent" } else { "present" }
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -189,7 +194,10 @@ async fn joins_with_the_contract_log_lines_and_znode() {
     assert!(entries[0].starts_with(&format!("{name}-")) && entries[0].len() == name.len() + 11, "{entries:?}");
     let mut c = node.client();
     assert_eq!(c.call("ready"), "READY");
-    assert_eq!(c.call_until("stats zookeeper", "END")[1..], ["STAT zk_timeout 10000", "STAT zk_failstop on", "STAT zk_connected true", "STAT zk_ready true", "END"]);
+    assert_eq!(
+        c.call_until("stats zookeeper", "END")[1..],
+        ["STAT zk_timeout 10000", "STAT zk_failstop on", "STAT zk_connected true", "STAT zk_ready true", "END"]
+    );
     c.send(b"zkensemble get\r\n");
     assert_eq!(c.line().unwrap(), zk.addr());
     assert_eq!(c.line().unwrap(), "");
@@ -201,7 +209,10 @@ async fn joins_with_the_contract_log_lines_and_znode() {
     let other = format!("/arcus/cache_list/{SVC}/10.0.0.9:11211-other");
     client.create(&other, b"64MB", &zk::CreateMode::Ephemeral.with_acls(zk::Acls::anyone_all())).await.unwrap();
     node.wait_log("update cluster config. (count=2)", Duration::from_secs(5));
-    assert!(node.log().iter().any(|l| l == &format!("ZOO_CHILD_EVENT from ZK cache list: state=3, path=/arcus/cache_list/{SVC}")));
+    assert!(node
+        .log()
+        .iter()
+        .any(|l| l == &format!("ZOO_CHILD_EVENT from ZK cache list: state=3, path=/arcus/cache_list/{SVC}")));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -244,7 +255,10 @@ async fn start_up_failures_exit_with_the_contract_codes() {
     }
     // 65: hostname longer than 128
     let long = "h".repeat(129);
-    let mut node = Node::spawn_env(&["-z", &zk.addr()], &[("ARCUS_CACHE_PUBLIC_IP", PUBLIC_IP), ("ARCUS_CACHE_HOSTNAME_OVERWRITE", &long)]);
+    let mut node = Node::spawn_env(
+        &["-z", &zk.addr()],
+        &[("ARCUS_CACHE_PUBLIC_IP", PUBLIC_IP), ("ARCUS_CACHE_HOSTNAME_OVERWRITE", &long)],
+    );
     assert_eq!(node.exit_code(Duration::from_secs(20)), 65);
     // 76 (S7): no mapping at all
     let mut node = Node::spawn_env(&["-z", &zk.addr()], &env());
@@ -263,17 +277,27 @@ async fn start_up_failures_exit_with_the_contract_codes() {
     assert_eq!(node.exit_code(Duration::from_secs(20)), 76);
     let log = node.log();
     let path = format!("/arcus/cache_list/{SVC}/{PUBLIC_IP}:{mapped}-{HOSTNAME}");
-    assert_eq!(log[log.len() - 2..], [format!("cannot create znode {path}: error=-101(no node)"), "shutting down".into()], "{log:?}");
+    assert_eq!(
+        log[log.len() - 2..],
+        [format!("cannot create znode {path}: error=-101(no node)"), "shutting down".into()],
+        "{log:?}"
+    );
     // 76: a mapping with two services
     let mut node = spawn_on(&zk, two, &[]);
     assert_eq!(node.exit_code(Duration::from_secs(20)), 76);
-    assert!(node.log().iter().any(|l| l == &format!("The server mapping exists but has 2(!= 1) mapping znodes. zpath=/arcus/cache_server_mapping/{PUBLIC_IP}:{two}")));
+    assert!(node.log().iter().any(|l| l == &format!(
+        "The server mapping exists but has 2(!= 1) mapping znodes. zpath=/arcus/cache_server_mapping/{PUBLIC_IP}:{two}"
+    )));
     // 76: no ZooKeeper answering within the session timeout (-o 10)
     let closed = format!("{}:2999", zk.ip);
     let mut node = Node::spawn_env(&["-z", &closed, "-o", "10"], &env());
     assert_eq!(node.exit_code(Duration::from_secs(25)), 76);
     let log = node.log();
-    assert_eq!(log[log.len() - 3..], ["cannot to be ZOO_CONNECTED_STATE", "Failed to initialize zk client", "shutting down"], "{log:?}");
+    assert_eq!(
+        log[log.len() - 3..],
+        ["cannot to be ZOO_CONNECTED_STATE", "Failed to initialize zk client", "shutting down"],
+        "{log:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -289,7 +313,10 @@ async fn mapping_by_kernel_picked_ip_and_hostname_fallbacks() {
     let node = Node::spawn_at(port, &["-p", &port.to_string(), "-z", &zk.addr(), "-m", "64"], &[]);
     node.wait_log("Memcached is watching Arcus cache cloud", Duration::from_secs(15));
     let log = node.log();
-    assert!(log.iter().any(|l| l == &format!("Recheck the server mapping without port number. zpath=/arcus/cache_server_mapping/{picked}")));
+    assert!(log
+        .iter()
+        .any(|l| l
+            == &format!("Recheck the server mapping without port number. zpath=/arcus/cache_server_mapping/{picked}")));
     let members = client.list_children(&format!("/arcus/cache_list/{SVC}")).await.unwrap();
     assert_eq!(members.len(), 1);
     assert!(members[0].starts_with(&format!("{picked}:{port}-")), "{members:?}");
@@ -364,7 +391,10 @@ async fn deleted_znode_pauses_until_rejoin() {
     client.create("/arcus/cache_server_log", b"", &persistent()).await.unwrap();
     assert_eq!(c.call("zkensemble rejoin"), "Successfully rejoined");
     assert_eq!(c.call("ready"), "READY");
-    node.wait_log(&format!("Memcached rejoined Arcus cache cloud for \"{SVC}\" service (took "), Duration::from_secs(2));
+    node.wait_log(
+        &format!("Memcached rejoined Arcus cache cloud for \"{SVC}\" service (took "),
+        Duration::from_secs(2),
+    );
     assert!(client.check_stat(&path).await.unwrap().is_some());
     let days = client.list_children("/arcus/cache_server_log").await.unwrap();
     let day = format!("/arcus/cache_server_log/{}", days[0]);

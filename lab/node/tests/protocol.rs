@@ -94,7 +94,8 @@ fn oversized_values_and_lines() {
 #[test]
 fn memccapable_passes_every_ascii_test() {
     let node = Node::standalone(&[]);
-    let out = Command::new("memccapable").args(["-a", "-h", "127.0.0.1", "-p", &node.port.to_string()]).output().unwrap();
+    let out =
+        Command::new("memccapable").args(["-a", "-h", "127.0.0.1", "-p", &node.port.to_string()]).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     assert!(text.contains("All tests passed"), "{text}");
     assert_eq!(text.matches("[pass]").count(), 27, "{text}");
@@ -153,7 +154,12 @@ fn malformed_line(rng: &mut Rng) -> Vec<u8> {
         5 => format!("cas {} 0 0 1 {}\r\nz\r\n", key(rng), rng.next()).into_bytes(),
         6 => format!("delete {} {}\r\n", key(rng), rng.below(3)).into_bytes(),
         7 => format!("touch {} x{}\r\n", key(rng), rng.below(9)).into_bytes(),
-        8 => format!("{} {}\r\n", ["gat", "flush_all", "verbosity", "stats", "config", "shutdown 99999"][rng.below(6) as usize], key(rng)).into_bytes(),
+        8 => format!(
+            "{} {}\r\n",
+            ["gat", "flush_all", "verbosity", "stats", "config", "shutdown 99999"][rng.below(6) as usize],
+            key(rng)
+        )
+        .into_bytes(),
         _ => format!("decr {} -{}\r\n", key(rng), rng.below(9)).into_bytes(),
     }
 }
@@ -178,7 +184,9 @@ fn survives_malformed_input() {
         let reply = String::from_utf8_lossy(&c.read_until_version()).into_owned();
         for line in reply.lines().filter(|l| l.contains("ERROR")) {
             assert!(
-                ["ERROR unknown command", "CLIENT_ERROR ", "SERVER_ERROR object too large for cache"].iter().any(|p| line.starts_with(p)),
+                ["ERROR unknown command", "CLIENT_ERROR ", "SERVER_ERROR object too large for cache"]
+                    .iter()
+                    .any(|p| line.starts_with(p)),
                 "unexpected error line {line:?}"
             );
         }
@@ -253,7 +261,10 @@ fn idle_rss_is_small() {
 #[test]
 fn unknown_commands_with_ascii_scrub() {
     let node = Node::standalone(&["-X", "/opt/arcus/lib/ascii_scrub.so", "-E", "/opt/arcus/lib/default_engine.so"]);
-    assert_eq!(exchange(&node, b"bogus\r\nlop insert x 0 1\r\n"), "ERROR no matching command\r\nERROR no matching command\r\n");
+    assert_eq!(
+        exchange(&node, b"bogus\r\nlop insert x 0 1\r\n"),
+        "ERROR no matching command\r\nERROR no matching command\r\n"
+    );
 }
 
 #[test]
@@ -299,7 +310,10 @@ fn heartbeat_counts() {
 
 fn run(args: &[&str]) -> (i32, String) {
     let out = Command::new(BIN).args(args).output().unwrap();
-    (out.status.code().unwrap(), String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr))
+    (
+        out.status.code().unwrap(),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
 }
 
 fn is_root() -> bool {
@@ -355,7 +369,9 @@ fn shutdown_command_drains_and_denies_a_second() {
     let mut c = node.client();
     assert_eq!(c.call("shutdown 1"), "OK");
     // the listener is closed at once
-    common::wait_for("the listener to close", Duration::from_secs(3), || Client::connect(node.port).is_err().then_some(()));
+    common::wait_for("the listener to close", Duration::from_secs(3), || {
+        Client::connect(node.port).is_err().then_some(())
+    });
     assert_eq!(c.call("shutdown"), "DENIED");
     assert_eq!(node.exit_code(Duration::from_secs(5)), 0);
     assert!(node.log().iter().any(|l| l == "shutdown scheduled (time=1, dynamic=1)"));
@@ -365,7 +381,8 @@ fn shutdown_command_drains_and_denies_a_second() {
 fn daemonize_returns_at_once() {
     let port = common::free_port();
     let started = Instant::now();
-    let out = Command::new(BIN).args(["-u", "nobody", "-d", "-l", "127.0.0.1", "-p", &port.to_string()]).output().unwrap();
+    let out =
+        Command::new(BIN).args(["-u", "nobody", "-d", "-l", "127.0.0.1", "-p", &port.to_string()]).output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     assert!(started.elapsed() < Duration::from_secs(2));
     let mut c = common::wait_for("the daemon to answer", Duration::from_secs(5), || Client::connect(port).ok());
@@ -374,5 +391,7 @@ fn daemonize_returns_at_once() {
     // SAFETY: kill on the daemon we started.
     assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
     let proc_dir = format!("/proc/{pid}");
-    common::wait_for("the daemon to exit", Duration::from_secs(5), || (!std::path::Path::new(&proc_dir).exists()).then_some(()));
+    common::wait_for("the daemon to exit", Duration::from_secs(5), || {
+        (!std::path::Path::new(&proc_dir).exists()).then_some(())
+    });
 }

@@ -151,7 +151,8 @@ impl Client {
         let mut lines = Vec::new();
         loop {
             let l = self.line().unwrap();
-            let done = l == last || l.starts_with("ERROR") || l.starts_with("CLIENT_ERROR") || l.starts_with("SERVER_ERROR");
+            let done =
+                l == last || l.starts_with("ERROR") || l.starts_with("CLIENT_ERROR") || l.starts_with("SERVER_ERROR");
             lines.push(l);
             if done {
                 return lines;
