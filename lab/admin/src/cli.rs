@@ -212,13 +212,18 @@ mod tests {
             assert_eq!(parse(&args(line)), Err(UsageError::Grammar), "{line:?}");
         }
         assert_eq!(UsageError::UnknownOption("-x".into()).to_string(), "-x: unknown option.");
-        assert_eq!(UsageError::MissingValue("--zklist".into()).to_string(), "The --zklist option requires an argument.");
+        assert_eq!(
+            UsageError::MissingValue("--zklist".into()).to_string(),
+            "The --zklist option requires an argument."
+        );
     }
 
     #[test]
     fn usage_names_the_program_as_invoked() {
         let text = usage("./arcus.sh");
-        assert!(text.starts_with("Usage:\n  ./arcus.sh -h\n  ./arcus.sh [-z <zklist>] deploy <conf_file> | ping <service_code>\n"));
+        assert!(text.starts_with(
+            "Usage:\n  ./arcus.sh -h\n  ./arcus.sh [-z <zklist>] deploy <conf_file> | ping <service_code>\n"
+        ));
         assert_eq!(text.lines().count(), 9);
         assert!(text.lines().all(|l| l == l.trim_end()));
     }
@@ -227,10 +232,7 @@ mod tests {
     fn zklist_entries() {
         assert_eq!(
             parse_zklist("10.0.0.3:2181,memcached-2:2182").unwrap(),
-            vec![
-                ZkServer { host: "10.0.0.3".into(), port: 2181 },
-                ZkServer { host: "memcached-2".into(), port: 2182 }
-            ]
+            vec![ZkServer { host: "10.0.0.3".into(), port: 2181 }, ZkServer { host: "memcached-2".into(), port: 2182 }]
         );
         for bad in ["10.0.0.3", "10.0.0.3:", ":2181", "h:0", "h:65536", "h:21x", "a:1,,b:2", "a:1,", "h h:1", "u@h:1"] {
             let err = parse_zklist(bad).unwrap_err();

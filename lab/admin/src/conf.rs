@@ -68,7 +68,8 @@ pub fn parse(file: &str, text: &str) -> Result<CloudConf, ConfError> {
         let message = full.strip_suffix(&suffix).unwrap_or(&full).to_string();
         ConfError::Syntax { file: file.to_string(), line: e.line(), column: e.column(), message }
     })?;
-    let invalid = |key: &str, problem: String| ConfError::Invalid { file: file.to_string(), key: key.to_string(), problem };
+    let invalid =
+        |key: &str, problem: String| ConfError::Invalid { file: file.to_string(), key: key.to_string(), problem };
 
     let Value::Object(mut document) = value else {
         return Err(invalid("(top level)", format!("must be an object, found {}", kind(&value))));
@@ -107,8 +108,12 @@ pub fn parse(file: &str, text: &str) -> Result<CloudConf, ConfError> {
             Some(Value::String(ip)) if valid_name(ip) && !ip.contains(':') && !ip.contains(char::is_whitespace) => {
                 ip.clone()
             }
-            Some(Value::String(ip)) => return Err(invalid(&format!("{at}.ip"), format!("{ip:?} is not a host address"))),
-            Some(other) => return Err(invalid(&format!("{at}.ip"), format!("must be a string, found {}", kind(other)))),
+            Some(Value::String(ip)) => {
+                return Err(invalid(&format!("{at}.ip"), format!("{ip:?} is not a host address")))
+            }
+            Some(other) => {
+                return Err(invalid(&format!("{at}.ip"), format!("must be a string, found {}", kind(other))))
+            }
         };
         if let Some(hostname) = entry.get("hostname").filter(|h| !h.is_string()) {
             return Err(invalid(&format!("{at}.hostname"), format!("must be a string, found {}", kind(hostname))));
@@ -126,7 +131,12 @@ pub fn parse(file: &str, text: &str) -> Result<CloudConf, ConfError> {
         config.extend(own);
         let port = match config.get("port").and_then(Value::as_str) {
             Some(port) => port.parse::<u16>().expect("validated by normalize_config"),
-            None => return Err(invalid(&format!("{at}.config.port"), "missing (in the server's config and in the global config)".into())),
+            None => {
+                return Err(invalid(
+                    &format!("{at}.config.port"),
+                    "missing (in the server's config and in the global config)".into(),
+                ))
+            }
         };
         let server = Server { ip, port, config };
         if let Some(first) = seen.insert(server.address(), i) {
@@ -229,7 +239,8 @@ mod tests {
 
     #[test]
     fn port_only_in_the_global_config() {
-        let conf = parse("c", r#"{"serviceCode":"s","servers":[{"ip":"10.0.0.1"}],"config":{"port":"11211"}}"#).unwrap();
+        let conf =
+            parse("c", r#"{"serviceCode":"s","servers":[{"ip":"10.0.0.1"}],"config":{"port":"11211"}}"#).unwrap();
         assert_eq!(conf.servers[0].port, 11211);
     }
 
@@ -248,7 +259,10 @@ mod tests {
 
     #[test]
     fn syntax_errors_name_file_line_and_column() {
-        assert_eq!(err("{\n  \"serviceCode\": \"s\"\n  \"servers\": []\n}"), "conf/x.json:3:3: not valid JSON: expected `,` or `}`");
+        assert_eq!(
+            err("{\n  \"serviceCode\": \"s\"\n  \"servers\": []\n}"),
+            "conf/x.json:3:3: not valid JSON: expected `,` or `}`"
+        );
         assert_eq!(err("not json"), "conf/x.json:1:2: not valid JSON: expected ident");
         assert!(err("{\"serviceCode\": ").starts_with("conf/x.json:1:16: not valid JSON: EOF"));
     }
@@ -267,9 +281,18 @@ mod tests {
                 "conf/x.json: servers[0].config.port: missing (in the server's config and in the global config)",
             ),
             (r#"{"serviceCode":7,"servers":[]}"#, "conf/x.json: serviceCode: must be a string, found a number"),
-            (r#"{"serviceCode":"a/b","servers":[]}"#, "conf/x.json: serviceCode: \"a/b\" cannot name a znode (empty, \".\", \"..\" or with '/')"),
-            (r#"{"serviceCode":"s","servers":[{"ip":10,"config":{"port":"1"}}]}"#, "conf/x.json: servers[0].ip: must be a string, found a number"),
-            (r#"{"serviceCode":"s","servers":[{"ip":"a:1","config":{"port":"1"}}]}"#, "conf/x.json: servers[0].ip: \"a:1\" is not a host address"),
+            (
+                r#"{"serviceCode":"a/b","servers":[]}"#,
+                "conf/x.json: serviceCode: \"a/b\" cannot name a znode (empty, \".\", \"..\" or with '/')",
+            ),
+            (
+                r#"{"serviceCode":"s","servers":[{"ip":10,"config":{"port":"1"}}]}"#,
+                "conf/x.json: servers[0].ip: must be a string, found a number",
+            ),
+            (
+                r#"{"serviceCode":"s","servers":[{"ip":"a:1","config":{"port":"1"}}]}"#,
+                "conf/x.json: servers[0].ip: \"a:1\" is not a host address",
+            ),
             (
                 r#"{"serviceCode":"s","servers":[{"ip":"a","config":{"port":"11x"}}]}"#,
                 "conf/x.json: servers[0].config.port: \"11x\" is not a decimal number in 1..65535",
@@ -294,7 +317,10 @@ mod tests {
                 r#"{"serviceCode":"s","servers":[{"ip":"a","config":{"port":"1","threads":true}}]}"#,
                 "conf/x.json: servers[0].config.threads: must be a string, found a boolean",
             ),
-            (r#"{"serviceCode":"s","servers":[{"ip":"a","config":"1"}]}"#, "conf/x.json: servers[0].config: must be an object, found a string"),
+            (
+                r#"{"serviceCode":"s","servers":[{"ip":"a","config":"1"}]}"#,
+                "conf/x.json: servers[0].config: must be an object, found a string",
+            ),
             (r#"{"serviceCode":"s","servers":["a"]}"#, "conf/x.json: servers[0]: must be an object, found a string"),
             (
                 r#"{"serviceCode":"s","servers":[{"ip":"a","config":{"port":"1"}},{"ip":"a","config":{"port":1}}]}"#,
@@ -356,7 +382,8 @@ mod tests {
             ),
         ];
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/bad");
-        let mut files: Vec<String> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        let mut files: Vec<String> =
+            std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
         files.sort();
         let mut listed: Vec<String> = bad.iter().map(|(name, _)| name.to_string()).collect();
         listed.sort();

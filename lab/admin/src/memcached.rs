@@ -166,7 +166,8 @@ pub async fn start_service(ctx: &Ctx, svc: &str) -> anyhow::Result<()> {
 
 /// ruo91/arcus's start line, or `None` if the merged config lacks memlimit, connections or threads.
 pub fn start_command(home: &str, server: &Server, zklist: &str) -> Option<String> {
-    let (memlimit, connections, threads) = (server.get("memlimit")?, server.get("connections")?, server.get("threads")?);
+    let (memlimit, connections, threads) =
+        (server.get("memlimit")?, server.get("connections")?, server.get("threads")?);
     Some(format!(
         "{home}/bin/memcached -u memcached -E {home}/lib/default_engine.so -X {home}/lib/syslog_logger.so \
          -X {home}/lib/ascii_scrub.so -d -v -r -R5 -U 0 -D: -b 8192 -m{memlimit} -p {} -c {connections} -t {threads} \
@@ -237,7 +238,8 @@ pub async fn list_service(ctx: &Ctx, svc: &str) -> anyhow::Result<()> {
     for line in table::render(std::slice::from_ref(&status)) {
         ctx.out.line(&line);
     }
-    for (title, members) in [("Online", &status.online), ("Offline", &status.offline), ("Undefined", &status.undefined)] {
+    for (title, members) in [("Online", &status.online), ("Offline", &status.offline), ("Undefined", &status.undefined)]
+    {
         if !members.is_empty() {
             ctx.out.line("");
             ctx.out.line(title);
@@ -388,7 +390,9 @@ mod tests {
              -X /opt/arcus/lib/ascii_scrub.so -d -v -r -R5 -U 0 -D: -b 8192 -m100 -p 11211 -c 1000 -t 6 \
              -z 172.17.0.3:2181,172.17.0.4:2181,172.17.0.5:2181"
         );
-        let bare = conf::parse("c", r#"{"serviceCode":"s","servers":[{"ip":"a","config":{"port":"1","memlimit":"5"}}]}"#).unwrap();
+        let bare =
+            conf::parse("c", r#"{"serviceCode":"s","servers":[{"ip":"a","config":{"port":"1","memlimit":"5"}}]}"#)
+                .unwrap();
         assert_eq!(start_command("/opt/arcus", &bare.servers[0], "a:1"), None);
     }
 

@@ -29,7 +29,8 @@ pub async fn ping(ctx: &Ctx, svc: &str) -> anyhow::Result<()> {
 
 /// Pings the hosts in parallel and prints each one's output in order.
 async fn ping_all(ctx: &Ctx, hosts: &[String]) -> anyhow::Result<()> {
-    let jobs = hosts.iter().map(|h| Job::new("localhost", None, format!("ping -c 3 {}", remote::sh_quote(h)))).collect();
+    let jobs =
+        hosts.iter().map(|h| Job::new("localhost", None, format!("ping -c 3 {}", remote::sh_quote(h)))).collect();
     let outcomes = remote::run_all(jobs).await;
     for (host, outcome) in hosts.iter().zip(&outcomes) {
         ctx.out.host("localhost", &format!("local: ping -c 3 {host}"));
@@ -40,7 +41,8 @@ async fn ping_all(ctx: &Ctx, hosts: &[String]) -> anyhow::Result<()> {
             ctx.out.host_error(host, &format!("ping failed: {e}"));
         }
     }
-    let failed: Vec<String> = hosts.iter().zip(&outcomes).filter(|(_, o)| o.result.is_err()).map(|(h, _)| h.clone()).collect();
+    let failed: Vec<String> =
+        hosts.iter().zip(&outcomes).filter(|(_, o)| o.result.is_err()).map(|(h, _)| h.clone()).collect();
     if failed.is_empty() {
         Ok(())
     } else {

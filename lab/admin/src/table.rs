@@ -42,7 +42,16 @@ impl ServiceStatus {
         } else {
             "OK"
         };
-        ServiceStatus { service_code: service_code.to_string(), status, total, online, offline, undefined, created, modified }
+        ServiceStatus {
+            service_code: service_code.to_string(),
+            status,
+            total,
+            online,
+            offline,
+            undefined,
+            created,
+            modified,
+        }
     }
 }
 
@@ -84,7 +93,13 @@ pub fn render(services: &[ServiceStatus]) -> Vec<String> {
         let padded: Vec<String> = cells
             .iter()
             .enumerate()
-            .map(|(c, cell)| if align && NUMERIC[c] { format!("{cell:>w$}", w = widths[c]) } else { format!("{cell:<w$}", w = widths[c]) })
+            .map(|(c, cell)| {
+                if align && NUMERIC[c] {
+                    format!("{cell:>w$}", w = widths[c])
+                } else {
+                    format!("{cell:<w$}", w = widths[c])
+                }
+            })
             .collect();
         padded.join("  ").trim_end().to_string()
     };
@@ -110,9 +125,22 @@ mod tests {
 
     #[test]
     fn the_runbooks_table() {
-        let mapped = ["172.17.0.3:11211", "172.17.0.3:11212", "172.17.0.4:11211", "172.17.0.4:11212", "172.17.0.5:11211", "172.17.0.5:11212"];
+        let mapped = [
+            "172.17.0.3:11211",
+            "172.17.0.3:11212",
+            "172.17.0.4:11211",
+            "172.17.0.4:11212",
+            "172.17.0.5:11211",
+            "172.17.0.5:11212",
+        ];
         let joined: Vec<String> = mapped.iter().map(|m| format!("{m}-memcached-x")).collect();
-        let s = ServiceStatus::new("ruo91-cloud", &names(&mapped), &joined, Some("2014-05-22 07:27:21.121711".into()), None);
+        let s = ServiceStatus::new(
+            "ruo91-cloud",
+            &names(&mapped),
+            &joined,
+            Some("2014-05-22 07:27:21.121711".into()),
+            None,
+        );
         assert_eq!(
             render(&[s]),
             [
@@ -176,13 +204,20 @@ mod tests {
     #[test]
     fn blocks_sort_by_ip_then_port() {
         let mapped = ["172.17.0.10:11211", "172.17.0.5:11212", "172.17.0.5:11211", "172.17.0.4:9", "172.17.0.4:10000"];
-        let s = status(&mapped, &mapped.iter().map(|m| format!("{m}-h")).collect::<Vec<_>>().iter().map(String::as_str).collect::<Vec<_>>());
-        assert_eq!(s.online, names(&["172.17.0.4:9", "172.17.0.4:10000", "172.17.0.5:11211", "172.17.0.5:11212", "172.17.0.10:11211"]));
+        let s = status(
+            &mapped,
+            &mapped.iter().map(|m| format!("{m}-h")).collect::<Vec<_>>().iter().map(String::as_str).collect::<Vec<_>>(),
+        );
+        assert_eq!(
+            s.online,
+            names(&["172.17.0.4:9", "172.17.0.4:10000", "172.17.0.5:11211", "172.17.0.5:11212", "172.17.0.10:11211"])
+        );
     }
 
     #[test]
     fn json_shape() {
-        let s = ServiceStatus::new("svc", &names(&["a:1"]), &names(&["a:1-h"]), Some("2024-01-02 03:04:05".into()), None);
+        let s =
+            ServiceStatus::new("svc", &names(&["a:1"]), &names(&["a:1-h"]), Some("2024-01-02 03:04:05".into()), None);
         assert_eq!(
             serde_json::to_value(&s).unwrap(),
             serde_json::json!({"serviceCode": "svc", "status": "OK", "total": 1, "online": ["a:1"], "offline": [],

@@ -22,10 +22,19 @@ pub enum ZkError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Op {
     /// A persistent node with open ACLs.
-    Create { path: String, data: Vec<u8> },
+    Create {
+        path: String,
+        data: Vec<u8>,
+    },
     /// Replace the data if the node still has `version`.
-    Set { path: String, data: Vec<u8>, version: i32 },
-    Delete { path: String },
+    Set {
+        path: String,
+        data: Vec<u8>,
+        version: i32,
+    },
+    Delete {
+        path: String,
+    },
 }
 
 impl Op {

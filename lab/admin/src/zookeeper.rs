@@ -132,7 +132,8 @@ pub async fn configure(ctx: &Ctx, profile: Profile) -> anyhow::Result<()> {
 async fn zk_server_sh(ctx: &Ctx, task: &str, action: &str) -> anyhow::Result<()> {
     let dir = zookeeper_dir(ctx);
     let command = format!("bin/zkServer.sh {action}");
-    let jobs = ctx.zk_hosts().iter().map(|h| (format!("run: {command}"), Job::new(h, Some(&dir), command.clone()))).collect();
+    let jobs =
+        ctx.zk_hosts().iter().map(|h| (format!("run: {command}"), Job::new(h, Some(&dir), command.clone()))).collect();
     all_succeeded(task, &ctx.tasks(task, jobs).await)
 }
 
@@ -164,7 +165,8 @@ pub async fn wait_for_leader(ctx: &Ctx, profile: Profile) -> anyhow::Result<()> 
             ctx.out.host(&outcome.host, &format!("run: {command}"));
             ctx.print_outcome(outcome);
         }
-        let modes: Vec<&str> = outcomes.iter().map(|o| if o.result.is_ok() { mode_of(&o.output) } else { "stale" }).collect();
+        let modes: Vec<&str> =
+            outcomes.iter().map(|o| if o.result.is_ok() { mode_of(&o.output) } else { "stale" }).collect();
         if modes.iter().any(|m| *m == "leader" || *m == "standalone") {
             if modes.iter().all(|m| ["leader", "follower", "standalone", "observer"].contains(m)) {
                 ctx.out.line("got a leader, and all nodes are up");
@@ -249,12 +251,14 @@ async fn stat_replies(ctx: &Ctx, command: &str) -> Vec<crate::remote::Outcome> {
     let jobs = ctx.zk_hosts().iter().map(|h| Job::new(h, None, command)).collect();
     let mut outcomes = crate::remote::run_all(jobs).await;
     for _ in 1..3 {
-        let empty: Vec<usize> = (0..outcomes.len()).filter(|&i| outcomes[i].result.is_ok() && outcomes[i].output.is_empty()).collect();
+        let empty: Vec<usize> =
+            (0..outcomes.len()).filter(|&i| outcomes[i].result.is_ok() && outcomes[i].output.is_empty()).collect();
         if empty.is_empty() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
-        let again = crate::remote::run_all(empty.iter().map(|&i| Job::new(&outcomes[i].host, None, command)).collect()).await;
+        let again =
+            crate::remote::run_all(empty.iter().map(|&i| Job::new(&outcomes[i].host, None, command)).collect()).await;
         for (i, outcome) in empty.into_iter().zip(again) {
             outcomes[i] = outcome;
         }
@@ -357,7 +361,10 @@ mod tests {
         std::env::set_var("ARCUS_ZK_PROFILE", "fast");
         assert_eq!(Profile::from_env().unwrap(), Profile::Fast);
         std::env::set_var("ARCUS_ZK_PROFILE", "quick");
-        assert_eq!(Profile::from_env().unwrap_err().to_string(), "ARCUS_ZK_PROFILE=\"quick\": expected \"seed\" or \"fast\"");
+        assert_eq!(
+            Profile::from_env().unwrap_err().to_string(),
+            "ARCUS_ZK_PROFILE=\"quick\": expected \"seed\" or \"fast\""
+        );
         std::env::remove_var("ARCUS_ZK_PROFILE");
         assert_eq!(Profile::from_env().unwrap(), Profile::Seed);
     }

@@ -12,14 +12,31 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8(bytes.to_vec()).unwrap()
 }
 
+/// A directory under the system's temp dir, removed when dropped (a failing test included).
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("arcus-cli-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// A copy of the admin overlay's scripts/arcus.sh next to the built binary, as in /opt/arcus.
-fn install(name: &str) -> PathBuf {
-    let home = std::env::temp_dir().join(format!("arcus-cli-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(home.join("scripts")).unwrap();
-    std::fs::create_dir_all(home.join("bin")).unwrap();
+fn install(name: &str) -> TempDir {
+    let home = TempDir::new(name);
+    std::fs::create_dir_all(home.0.join("scripts")).unwrap();
+    std::fs::create_dir_all(home.0.join("bin")).unwrap();
     let overlay = Path::new(env!("CARGO_MANIFEST_DIR")).join("../images/admin/arcus");
-    std::fs::copy(overlay.join("scripts/arcus.sh"), home.join("scripts/arcus.sh")).unwrap();
-    std::fs::copy(env!("CARGO_BIN_EXE_arcus"), home.join("bin/arcus")).unwrap();
+    std::fs::copy(overlay.join("scripts/arcus.sh"), home.0.join("scripts/arcus.sh")).unwrap();
+    std::fs::copy(env!("CARGO_BIN_EXE_arcus"), home.0.join("bin/arcus")).unwrap();
     home
 }
 
@@ -68,9 +85,8 @@ fn a_bad_zklist_entry_is_named() {
 
 #[test]
 fn a_bad_conf_fails_before_any_output() {
-    let dir = std::env::temp_dir().join(format!("arcus-cli-conf-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let conf = dir.join("broken.json");
+    let dir = TempDir::new("conf");
+    let conf = dir.0.join("broken.json");
     std::fs::write(&conf, "{\n  \"serviceCode\": \"s\",\n  \"servers\": [\n}\n").unwrap();
     for command in ["deploy", "quicksetup"] {
         let out = arcus(&["-z", "127.0.0.1:1", command, conf.to_str().unwrap()]);
@@ -78,7 +94,6 @@ fn a_bad_conf_fails_before_any_output() {
         assert_eq!(text(&out.stderr), format!("error: {}:4:1: not valid JSON: expected value\n", conf.display()));
         assert_eq!(text(&out.stdout), "", "{command}");
     }
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -96,33 +111,40 @@ fn an_unknown_timing_profile_fails_before_anything_runs() {
 #[test]
 fn arcus_sh_names_itself_as_invoked() {
     let home = install("usage");
-    let out = in_scripts(&home, "./arcus.sh -h");
+    let out = in_scripts(&home.0, "./arcus.sh -h");
     assert_eq!(out.status.code(), Some(0));
-    assert!(text(&out.stdout).starts_with("Usage:\n  ./arcus.sh -h\n  ./arcus.sh [-z <zklist>] deploy"), "{}", text(&out.stdout));
-    std::fs::remove_dir_all(&home).unwrap();
+    assert!(
+        text(&out.stdout).starts_with("Usage:\n  ./arcus.sh -h\n  ./arcus.sh [-z <zklist>] deploy"),
+        "{}",
+        text(&out.stdout)
+    );
 }
 
 #[test]
 fn the_runbooks_sed_line_sets_the_default_zklist() {
     let home = install("sed");
-    let script = home.join("scripts/arcus.sh");
+    let script = home.0.join("scripts/arcus.sh");
     let before = std::fs::read_to_string(&script).unwrap();
     assert_eq!(before.matches("127.0.0.1:2181").count(), 1, "the default stands once in arcus.sh");
 
     // Runbook step 5, verbatim but for the addresses.
-    let out = in_scripts(&home, "sed -i 's/127.0.0.1:2181/172.17.0.3:2181,172.17.0.4:2181,172.17.0.5:2181/g' arcus.sh");
+    let out = in_scripts(&home.0, "sed -i 's/127.0.0.1:2181/172.17.0.3:2181,172.17.0.4:2181,172.17.0.5:2181/g' arcus.sh");
     assert!(out.status.success());
     let after = std::fs::read_to_string(&script).unwrap();
     assert!(after.contains("\nzklist=\"172.17.0.3:2181,172.17.0.4:2181,172.17.0.5:2181\"\n"), "{after}");
 
     // The script's list reaches the binary (shown here through an entry the binary refuses, so
     // that nothing is contacted); -z still wins over it.
-    let out = in_scripts(&home, "sed -i 's/172.17.0.5:2181/not-an-entry/' arcus.sh && ./arcus.sh memcached listall");
+    let out = in_scripts(&home.0, "sed -i 's/172.17.0.5:2181/not-an-entry/' arcus.sh && ./arcus.sh memcached listall");
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).starts_with("error: bad zklist entry \"not-an-entry\" in \"172.17.0.3:2181,172.17.0.4:2181,not-an-entry\""));
-    let out = in_scripts(&home, "./arcus.sh -z 'bad entry' memcached listall");
-    assert!(text(&out.stderr).starts_with("error: bad zklist entry \"bad entry\" in \"bad entry\""), "{}", text(&out.stderr));
-    std::fs::remove_dir_all(&home).unwrap();
+    assert!(text(&out.stderr)
+        .starts_with("error: bad zklist entry \"not-an-entry\" in \"172.17.0.3:2181,172.17.0.4:2181,not-an-entry\""));
+    let out = in_scripts(&home.0, "./arcus.sh -z 'bad entry' memcached listall");
+    assert!(
+        text(&out.stderr).starts_with("error: bad zklist entry \"bad entry\" in \"bad entry\""),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 /// Runs `arcus <args>` on a terminal (util-linux `script` gives it a pty); returns what it printed.

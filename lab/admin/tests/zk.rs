@@ -12,7 +12,9 @@ use zookeeper_client::{Acls, Client, CreateMode};
 const RUN_LABEL: (&str, &str) = ("io.arcus-lab.run", "admin-tests");
 
 /// A container of the lab's host image on the default bridge, labelled for cleanup.
-async fn host_container(customize: impl FnOnce(GenericImage) -> GenericImage) -> (ContainerAsync<GenericImage>, String) {
+async fn host_container(
+    customize: impl FnOnce(GenericImage) -> GenericImage,
+) -> (ContainerAsync<GenericImage>, String) {
     let image = arcus_lab::images::host_image().await.expect("the lab's host image");
     let (name, tag) = image.rsplit_once(':').expect("image reference with a tag");
     // The owner label lets `lab gc` remove the container once this test process is gone.
@@ -87,7 +89,8 @@ async fn exec(container: &ContainerAsync<GenericImage>, script: &str) -> (i64, S
 
 /// A fixture rendered with the given IPs for `{{memcached-1..3}}`, written to a temp file.
 fn fixture(name: &str, ips: [&str; 3], dir: &Path) -> PathBuf {
-    let mut text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures").join(name)).unwrap();
+    let mut text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures").join(name)).unwrap();
     for (n, ip) in ips.iter().enumerate() {
         text = text.replace(&format!("{{{{memcached-{}}}}}", n + 1), ip);
     }
@@ -96,10 +99,21 @@ fn fixture(name: &str, ips: [&str; 3], dir: &Path) -> PathBuf {
     path
 }
 
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("arcus-admin-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A directory under the system's temp dir, removed when dropped (a failing test included).
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("arcus-admin-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 async fn client(zk: &str) -> Client {
@@ -130,7 +144,10 @@ async fn zk_init_start_stat_stop_in_a_host_container() {
     let (code, out) = exec(&container, &format!("{arcus_sh} zookeeper init")).await;
     assert_eq!(code, 0, "{out}");
     assert_no_trailing_whitespace(&out);
-    assert!(out.starts_with("Server Roles\n\t{'zookeeper': ['127.0.0.1'], 'memcached': []}\n\n====== Task: zk_config\n"), "{out}");
+    assert!(
+        out.starts_with("Server Roles\n\t{'zookeeper': ['127.0.0.1'], 'memcached': []}\n\n====== Task: zk_config\n"),
+        "{out}"
+    );
     for expected in [
         "[127.0.0.1] Executing task 'zk_config_id'\n[127.0.0.1] run: mkdir -p data conf && echo 1 > data/myid && cat > conf/zoo.cfg\n",
         "====== Task: zk_start\n[127.0.0.1] Executing task 'zk_start'\n[127.0.0.1] run: bin/zkServer.sh start\n",
@@ -219,14 +236,18 @@ async fn zk_register_list_listall_unregister() {
     let (_container, ip) = standalone_zookeeper().await;
     let zklist = format!("{ip}:2181");
     let z = ["-z", zklist.as_str()];
-    let dir = temp_dir("register");
-    let conf = fixture("ruo91.json", ["10.0.0.1", "10.0.0.2", "10.0.0.3"], &dir);
+    let temp = TempDir::new("register");
+    let dir = &temp.0;
+    let conf = fixture("ruo91.json", ["10.0.0.1", "10.0.0.2", "10.0.0.3"], dir);
     let conf = conf.to_str().unwrap();
 
     // Nothing before init.
     let run = arcus(&[&z[..], &["memcached", "listall"]].concat(), "").await;
     assert_eq!(run.code, 1);
-    assert_eq!(run.stderr, format!("error: ZooKeeper at {zklist} has no /arcus/cache_list: run `zookeeper init` first\n"));
+    assert_eq!(
+        run.stderr,
+        format!("error: ZooKeeper at {zklist} has no /arcus/cache_list: run `zookeeper init` first\n")
+    );
 
     let zk = client(&zklist).await;
     let open = CreateMode::Persistent.with_acls(Acls::anyone_all());
@@ -250,7 +271,8 @@ async fn zk_register_list_listall_unregister() {
     // register: one transaction, the created paths as one list.
     let run = arcus(&[&z[..], &["memcached", "register", conf]].concat(), "").await;
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let mut created = vec!["'/arcus/cache_list/ruo91-cloud'".to_string(), "'/arcus/client_list/ruo91-cloud'".to_string()];
+    let mut created =
+        vec!["'/arcus/cache_list/ruo91-cloud'".to_string(), "'/arcus/client_list/ruo91-cloud'".to_string()];
     for n in 1..=3 {
         for port in [11211, 11212] {
             created.push(format!("'/arcus/cache_server_mapping/10.0.0.{n}:{port}'"));
@@ -271,23 +293,32 @@ async fn zk_register_list_listall_unregister() {
     assert_eq!(service["config"]["memlimit"], "100");
     assert!(service.get("modified").is_none());
     let created_at = service["created"].as_str().unwrap().to_string();
-    assert!(
-        created_at.len() == 26 || created_at.len() == 19,
-        "Python's str(datetime.now()): {created_at}"
-    );
+    assert!(created_at.len() == 26 || created_at.len() == 19, "Python's str(datetime.now()): {created_at}");
     assert_eq!(data(&zk, "/arcus/client_list/ruo91-cloud").await, "");
-    let mapping: serde_json::Value = serde_json::from_str(&data(&zk, "/arcus/cache_server_mapping/10.0.0.2:11212").await).unwrap();
+    let mapping: serde_json::Value =
+        serde_json::from_str(&data(&zk, "/arcus/cache_server_mapping/10.0.0.2:11212").await).unwrap();
     assert_eq!(mapping, serde_json::json!({"port": "11212", "threads": "6", "memlimit": "100", "connections": "1000"}));
     assert_eq!(children(&zk, "/arcus/cache_server_mapping/10.0.0.2:11212").await, ["ruo91-cloud"]);
     assert_eq!(children(&zk, "/arcus/cache_server_mapping").await.len(), 6);
 
     // Nothing joined: DOWN, all offline.
     let run = arcus(&[&z[..], &["memcached", "listall"]].concat(), "").await;
-    assert!(run.stdout.contains(&format!("\nruo91-cloud  DOWN        6       0        6  {created_at}  None\n\nDone.\n")), "{}", run.stdout);
+    assert!(
+        run.stdout.contains(&format!("\nruo91-cloud  DOWN        6       0        6  {created_at}  None\n\nDone.\n")),
+        "{}",
+        run.stdout
+    );
 
     // Five nodes joined, one missing, one not in the mapping: SOME_DOWN 6 5 1, blocks sorted.
     let ephemeral = CreateMode::Ephemeral.with_acls(Acls::anyone_all());
-    let joined = ["10.0.0.3:11212-memcached-3", "10.0.0.1:11211-memcached-1", "10.0.0.1:11212-memcached-1", "10.0.0.2:11211-memcached-2", "10.0.0.3:11211-memcached-3", "10.0.0.9:11211-stranger"];
+    let joined = [
+        "10.0.0.3:11212-memcached-3",
+        "10.0.0.1:11211-memcached-1",
+        "10.0.0.1:11212-memcached-1",
+        "10.0.0.2:11211-memcached-2",
+        "10.0.0.3:11211-memcached-3",
+        "10.0.0.9:11211-stranger",
+    ];
     for node in joined {
         zk.create(&format!("/arcus/cache_list/ruo91-cloud/{node}"), b"100MB", &ephemeral).await.unwrap();
     }
@@ -328,7 +359,7 @@ async fn zk_register_list_listall_unregister() {
     assert!(run.stdout.contains(&format!("  {created_at}  {modified}\n")), "{}", run.stdout);
 
     // A config mapping an ip:port of ruo91-cloud: refused, nothing applied, the path named.
-    let conflict = fixture("conflict-cloud.json", ["10.0.0.1", "10.0.0.2", "10.0.0.3"], &dir);
+    let conflict = fixture("conflict-cloud.json", ["10.0.0.1", "10.0.0.2", "10.0.0.3"], dir);
     let run = arcus(&[&z[..], &["memcached", "register", conflict.to_str().unwrap()]].concat(), "").await;
     assert_eq!(run.code, 1);
     assert_eq!(
@@ -340,7 +371,7 @@ async fn zk_register_list_listall_unregister() {
     assert_eq!(children(&zk, "/arcus/cache_server_mapping").await.len(), 6);
 
     // A bad config: refused before anything is written.
-    let bad = fixture("bad/missing-port.json", ["10.0.0.1", "10.0.0.2", "10.0.0.3"], &dir);
+    let bad = fixture("bad/missing-port.json", ["10.0.0.1", "10.0.0.2", "10.0.0.3"], dir);
     let run = arcus(&[&z[..], &["memcached", "register", bad.to_str().unwrap()]].concat(), "").await;
     assert_eq!(run.code, 1);
     assert!(run.stderr.contains("servers[1].config.port: missing"), "{}", run.stderr);
@@ -349,7 +380,12 @@ async fn zk_register_list_listall_unregister() {
     // Unregister while nodes are joined: refused, nothing deleted.
     let run = arcus(&[&z[..], &["memcached", "unregister", "ruo91-cloud"]].concat(), "Delete ruo91-cloud\n").await;
     assert_eq!(run.code, 1);
-    assert!(run.stderr.starts_with("error: unregister refused: 6 cache node(s) registered under /arcus/cache_list/ruo91-cloud: "), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .starts_with("error: unregister refused: 6 cache node(s) registered under /arcus/cache_list/ruo91-cloud: "),
+        "{}",
+        run.stderr
+    );
     assert!(!run.stdout.contains("!!Caution!!"));
     assert_eq!(children(&zk, "/arcus/cache_list").await, ["ruo91-cloud"]);
 
@@ -384,9 +420,11 @@ async fn zk_register_list_listall_unregister() {
     for command in [["memcached", "list"], ["memcached", "unregister"], ["memcached", "start"], ["memcached", "stop"]] {
         let run = arcus(&[&z[..], &command[..], &["ruo91-cloud"]].concat(), "").await;
         assert_eq!(run.code, 1, "{command:?}");
-        assert_eq!(run.stderr, "error: unknown service code \"ruo91-cloud\": /arcus/cache_list/ruo91-cloud does not exist\n");
+        assert_eq!(
+            run.stderr,
+            "error: unknown service code \"ruo91-cloud\": /arcus/cache_list/ruo91-cloud does not exist\n"
+        );
     }
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -396,7 +434,10 @@ async fn zk_unreachable_is_a_message_within_the_session_timeout() {
     let started = Instant::now();
     let run = arcus(&["-z", &format!("127.0.0.1:{port}"), "memcached", "listall"], "").await;
     assert_eq!(run.code, 1);
-    assert_eq!(run.stderr, format!("error: cannot reach ZooKeeper at 127.0.0.1:{port} within 10 s: no server answered\n"));
+    assert_eq!(
+        run.stderr,
+        format!("error: cannot reach ZooKeeper at 127.0.0.1:{port} within 10 s: no server answered\n")
+    );
     assert!(started.elapsed() < Duration::from_secs(12), "took {:?}", started.elapsed());
 }
 
@@ -405,8 +446,9 @@ async fn zk_deploy_reports_the_failed_host_and_skips_localhost() {
     // The ZooKeeper container runs no sshd: ssh to it fails; 127.0.0.1 and localhost are this
     // machine: skipped.
     let (_container, ip) = standalone_zookeeper().await;
-    let dir = temp_dir("deploy");
-    let conf = fixture("ruo91.json", [ip.as_str(), "127.0.0.1", "localhost"], &dir);
+    let temp = TempDir::new("deploy");
+    let dir = &temp.0;
+    let conf = fixture("ruo91.json", [ip.as_str(), "127.0.0.1", "localhost"], dir);
     let home = dir.join("arcus");
     std::fs::create_dir_all(home.join("bin")).unwrap();
     let home = home.to_str().unwrap();
@@ -417,9 +459,11 @@ async fn zk_deploy_reports_the_failed_host_and_skips_localhost() {
     assert!(stdout.contains(&format!("[{ip}] Executing task 'deploy'\n[{ip}] put: {home} -> {home}\n")), "{stdout}");
     assert!(stdout.contains(&format!("[{ip}] error: ssh failed (exit status 255)")), "{stdout}");
     for local in ["127.0.0.1", "localhost"] {
-        assert!(stdout.contains(&format!("[{local}] Executing task 'deploy'\n[{local}] skipping localhost\n")), "{stdout}");
+        assert!(
+            stdout.contains(&format!("[{local}] Executing task 'deploy'\n[{local}] skipping localhost\n")),
+            "{stdout}"
+        );
     }
     assert!(!stdout.contains("Done."), "{stdout}");
     assert_eq!(stderr, format!("error: deploy failed on 1 of 1 hosts: {ip}\n"));
-    std::fs::remove_dir_all(&dir).unwrap();
 }
