@@ -42,7 +42,8 @@ impl RunDir {
         let runs = paths::state_dir().join("runs");
         let dir = runs.join(run.as_str());
         std::fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
-        let events = File::create(dir.join("events.jsonl")).with_context(|| format!("create {}/events.jsonl", dir.display()))?;
+        let events =
+            File::create(dir.join("events.jsonl")).with_context(|| format!("create {}/events.jsonl", dir.display()))?;
         let latest = runs.join("latest");
         let _ = std::fs::remove_file(&latest);
         std::os::unix::fs::symlink(run.as_str(), &latest).with_context(|| format!("link {}", latest.display()))?;

@@ -4,6 +4,48 @@
 //! kind lives in a file of its own (`command`, `runbook`, `tree`, `wait`, `fault`, `hold`, `bind`).
 //! `parse` checks a whole file before any lab exists; `runner` brings a lab up, runs the steps,
 //! checks snapshots and expectations, records the run and always tears the lab down.
+//!
+//! # The file format
+//!
+//! ```toml
+//! title = "what the scenario shows"
+//! setup = "cloud"            # bare: four machines | zk: runbook through `zookeeper start`
+//!                            # cloud: runbook through `listall`, six nodes online
+//! [[step]]
+//! bind = "zk-leader"         # the leader's host, usable as $leader in later steps ($$ = a literal $)
+//! as = "leader"
+//!
+//! [[step]]
+//! fault = "kill-zk"          # SIGKILL to the ZooKeeper JVM on host
+//! host = "$leader"
+//!
+//! [[step]]
+//! fault = "kill-node"        # a signal (KILL, TERM, INT, STOP, CONT; default KILL) to the node on host:port
+//! host = "memcached-2"
+//! port = 11211
+//! signal = "KILL"
+//!
+//! [[step]]
+//! wait = "zk-quorum"         # a leader and a serving majority; or "children" with path and count
+//! timeout = "20s"            # optional; default from the timing profile (fast: 30 s)
+//!
+//! [[step]]
+//! hold = "5s"                # ms, s or m; the only sleep
+//!
+//! [[step]]
+//! runbook = "zklist"         # a runbook step as `lab up` runs it: zklist, keys, conf, deploy, ...
+//!
+//! [[step]]
+//! run = "./arcus.sh memcached listall"   # on host (default arcus, from /opt/arcus/scripts)
+//! snapshot = true            # tests/snapshots/<file stem>@<step index, 2 digits>.snap
+//!
+//! [[step]]
+//! tree = "/arcus/cache_list" # the znode subtree, normalized and sorted
+//! expect.contains = "ephemeral"          # or a list; `expect.exit = 0` for `run`
+//! ```
+//!
+//! `run` and `tree` need `snapshot = true` or an `expect`; `runbook` may have one; the other kinds
+//! take neither (they fail by themselves). Each kind takes only its own keys.
 
 mod artifacts;
 mod bind;

@@ -77,7 +77,11 @@ pub fn parse_str(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
         p.error_at(span, None, e.message().to_string())
     })?;
     let setup = Setup::parse(raw.setup.get_ref()).ok_or_else(|| {
-        p.error(&raw.setup, "setup", format!("unknown setup {:?}: use one of {}", raw.setup.get_ref(), Setup::NAMES.join(", ")))
+        p.error(
+            &raw.setup,
+            "setup",
+            format!("unknown setup {:?}: use one of {}", raw.setup.get_ref(), Setup::NAMES.join(", ")),
+        )
     })?;
     let mut bound = HashSet::new();
     let mut steps = Vec::new();
@@ -122,10 +126,18 @@ impl Parser<'_> {
         let (kind, value) = match kinds.as_slice() {
             [one] => *one,
             [] => {
-                return Err(self.error(raw, "[[step]]", format!("step {index} has no kind: give one of {}", KINDS.join(", "))));
+                return Err(self.error(
+                    raw,
+                    "[[step]]",
+                    format!("step {index} has no kind: give one of {}", KINDS.join(", ")),
+                ));
             }
             [_, (second, at), ..] => {
-                return Err(self.error(at, second, format!("step {index} has two kinds: one of {} per step", KINDS.join(", "))));
+                return Err(self.error(
+                    at,
+                    second,
+                    format!("step {index} has two kinds: one of {} per step", KINDS.join(", ")),
+                ));
             }
         };
 
@@ -154,7 +166,11 @@ impl Parser<'_> {
             if let Some(span) = span {
                 if !allowed.contains(&key) {
                     let takes = if allowed.is_empty() { "nothing else".to_string() } else { allowed.join(", ") };
-                    return Err(self.error_at(span, Some(key), format!("a `{kind}` step does not take `{key}` (it takes {takes})")));
+                    return Err(self.error_at(
+                        span,
+                        Some(key),
+                        format!("a `{kind}` step does not take `{key}` (it takes {takes})"),
+                    ));
                 }
             }
         }
@@ -167,11 +183,17 @@ impl Parser<'_> {
                 };
                 Action::Run { command: self.template(value, "run", bound)?, host }
             }
-            "runbook" => Action::Runbook(RunbookStep::parse(value.get_ref()).map_err(|e| self.error(value, "runbook", format!("{e:#}")))?),
+            "runbook" => Action::Runbook(
+                RunbookStep::parse(value.get_ref()).map_err(|e| self.error(value, "runbook", format!("{e:#}")))?,
+            ),
             "tree" => {
                 let path = self.template(value, "tree", bound)?;
                 if !path.0.starts_with('/') {
-                    return Err(self.error(value, "tree", format!("{:?} is not a znode path (it must start with /)", path.0)));
+                    return Err(self.error(
+                        value,
+                        "tree",
+                        format!("{:?} is not a znode path (it must start with /)", path.0),
+                    ));
                 }
                 Action::Tree(path)
             }
@@ -184,12 +206,22 @@ impl Parser<'_> {
                         Condition::ZkQuorum
                     }
                     "children" => {
-                        let path = s.path.as_ref().ok_or_else(|| self.error(value, "wait", "`children` needs `path`".into()))?;
-                        let count = s.count.as_ref().ok_or_else(|| self.error(value, "wait", "`children` needs `count`".into()))?;
+                        let path = s
+                            .path
+                            .as_ref()
+                            .ok_or_else(|| self.error(value, "wait", "`children` needs `path`".into()))?;
+                        let count = s
+                            .count
+                            .as_ref()
+                            .ok_or_else(|| self.error(value, "wait", "`children` needs `count`".into()))?;
                         Condition::Children { path: self.template(path, "path", bound)?, count: *count.get_ref() }
                     }
                     other => {
-                        return Err(self.error(value, "wait", format!("unknown condition {other:?}: use zk-quorum or children")));
+                        return Err(self.error(
+                            value,
+                            "wait",
+                            format!("unknown condition {other:?}: use zk-quorum or children"),
+                        ));
                     }
                 };
                 Action::Wait { condition, timeout }
@@ -204,25 +236,45 @@ impl Parser<'_> {
                         Action::Fault(Fault::KillZk { host })
                     }
                     "kill-node" => {
-                        let port = s.port.as_ref().ok_or_else(|| self.error(value, "fault", "`kill-node` needs `port`".into()))?;
+                        let port = s
+                            .port
+                            .as_ref()
+                            .ok_or_else(|| self.error(value, "fault", "`kill-node` needs `port`".into()))?;
                         let signal = match &s.signal {
                             Some(sig) => Signal::parse(sig.get_ref()).map_err(|e| self.error(sig, "signal", e))?,
                             None => Signal::Kill,
                         };
                         Action::Fault(Fault::KillNode { host, port: *port.get_ref(), signal })
                     }
-                    other => return Err(self.error(value, "fault", format!("unknown fault {other:?}: use kill-zk or kill-node"))),
+                    other => {
+                        return Err(self.error(
+                            value,
+                            "fault",
+                            format!("unknown fault {other:?}: use kill-zk or kill-node"),
+                        ))
+                    }
                 }
             }
             "hold" => Action::Hold(self.duration(value, "hold")?),
             "bind" => {
                 let what = match value.get_ref().as_str() {
                     "zk-leader" => Binding::ZkLeader,
-                    other => return Err(self.error(value, "bind", format!("unknown value {other:?} to bind: use zk-leader"))),
+                    other => {
+                        return Err(self.error(
+                            value,
+                            "bind",
+                            format!("unknown value {other:?} to bind: use zk-leader"),
+                        ))
+                    }
                 };
-                let name = s.as_.as_ref().ok_or_else(|| self.error(value, "bind", "`bind` needs `as = \"<name>\"`".into()))?;
+                let name =
+                    s.as_.as_ref().ok_or_else(|| self.error(value, "bind", "`bind` needs `as = \"<name>\"`".into()))?;
                 if !is_name(name.get_ref()) {
-                    return Err(self.error(name, "as", format!("{:?} is not a name: letters, digits and _ (not first)", name.get_ref())));
+                    return Err(self.error(
+                        name,
+                        "as",
+                        format!("{:?} is not a name: letters, digits and _ (not first)", name.get_ref()),
+                    ));
                 }
                 bound.insert(name.get_ref().clone());
                 Action::Bind { what, name: name.get_ref().clone() }
@@ -231,9 +283,15 @@ impl Parser<'_> {
         };
 
         let check = match (&s.snapshot, &s.expect) {
-            (Some(snap), Some(_)) => return Err(self.error(snap, "snapshot", "a step has `snapshot = true` or `expect`, not both".into())),
+            (Some(snap), Some(_)) => {
+                return Err(self.error(snap, "snapshot", "a step has `snapshot = true` or `expect`, not both".into()))
+            }
             (Some(snap), None) if !*snap.get_ref() => {
-                return Err(self.error(snap, "snapshot", "`snapshot = false`: leave it out and give `expect` instead".into()));
+                return Err(self.error(
+                    snap,
+                    "snapshot",
+                    "`snapshot = false`: leave it out and give `expect` instead".into(),
+                ));
             }
             (Some(_), None) => Check::Snapshot,
             (None, Some(expect)) => {
@@ -284,7 +342,11 @@ impl Parser<'_> {
         let template = self.template(value, "host", bound)?;
         let is_reference = template_pieces(&template.0).iter().any(|p| matches!(p, Piece::Name(_)));
         if !is_reference && !HOSTNAMES.contains(&template.0.as_str()) {
-            return Err(self.error(value, "host", format!("unknown host {:?}: the hosts are {}", template.0, HOSTNAMES.join(", "))));
+            return Err(self.error(
+                value,
+                "host",
+                format!("unknown host {:?}: the hosts are {}", template.0, HOSTNAMES.join(", ")),
+            ));
         }
         Ok(template)
     }
@@ -311,7 +373,8 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 
 fn is_name(name: &str) -> bool {
     let mut chars = name.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_') && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// A piece of a template: literal text or a `$name` (`$$` is the text `$`).
@@ -382,7 +445,9 @@ mod tests {
         assert!(matches!(&s.steps[4].action, Action::Run { host, .. } if host.0 == "arcus"));
         assert!(matches!(s.steps[5].action, Action::Fault(Fault::KillNode { port: 11211, signal: Signal::Kill, .. })));
         assert!(matches!(s.steps[6].action, Action::Hold(d) if d == Duration::from_millis(1500)));
-        assert!(matches!(&s.steps[7].action, Action::Wait { condition: Condition::Children { count: 3, .. }, timeout: Some(t) } if t.as_secs() == 20));
+        assert!(
+            matches!(&s.steps[7].action, Action::Wait { condition: Condition::Children { count: 3, .. }, timeout: Some(t) } if t.as_secs() == 20)
+        );
     }
 
     #[test]
@@ -474,7 +539,8 @@ mod tests {
 
     #[test]
     fn a_type_error_names_the_key() {
-        let (at, message) = error(&format!("{HEAD}[[step]]\nfault = \"kill-node\"\nhost = \"memcached-1\"\nport = \"x\"\n"));
+        let (at, message) =
+            error(&format!("{HEAD}[[step]]\nfault = \"kill-node\"\nhost = \"memcached-1\"\nport = \"x\"\n"));
         assert_eq!(at, "scenarios/x.toml:7: port");
         assert!(message.contains("invalid type"), "{message}");
     }
@@ -483,7 +549,14 @@ mod tests {
     fn templates_split_into_text_and_names() {
         assert_eq!(
             template_pieces("a $x-b $$c$y_1"),
-            vec![Piece::Text("a "), Piece::Name("x"), Piece::Text("-b "), Piece::Text("$"), Piece::Text("c"), Piece::Name("y_1")]
+            vec![
+                Piece::Text("a "),
+                Piece::Name("x"),
+                Piece::Text("-b "),
+                Piece::Text("$"),
+                Piece::Text("c"),
+                Piece::Name("y_1")
+            ]
         );
         let bound = std::collections::HashMap::from([("x".to_string(), "memcached-2".to_string())]);
         assert_eq!(Template("$x:2181 $$".into()).render(&bound).unwrap(), "memcached-2:2181 $");

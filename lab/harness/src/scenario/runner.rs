@@ -11,7 +11,7 @@ use anyhow::{Context, Result};
 
 use super::artifacts::{now_ms, Event, RunDir};
 use super::{bind, command, fault, hold, runbook, tree, wait};
-use super::{Action, Check, Scenario, Step, Template};
+use super::{Action, Binding, Check, Condition, Fault, Scenario, Step, Template};
 use crate::engine::Engine;
 use crate::lab::{self as labs, Lab, UpOptions, HOSTNAMES};
 use crate::normalize::Normalizer;
@@ -81,20 +81,40 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunReport>
     up.timing = options.timing;
     let mut dir = RunDir::create(&up.run)?;
     let file = scenario.file.display().to_string();
-    let place = |what: &str, dir: &RunDir| format!("scenario {file} failed {what}; run directory {}", dir.dir.display());
+    let place =
+        |what: &str, dir: &RunDir| format!("scenario {file} failed {what}; run directory {}", dir.dir.display());
 
     let t0 = now_ms();
     let lab = Lab::up(&engine, &up, &Progress::silent()).await;
     let setup = format!("{:?}", scenario.setup).to_lowercase();
-    record(&mut dir, "setup", None, "setup", &setup, t0, lab.as_ref().map(|_| String::new()).map_err(|e| format!("{e:#}")));
+    record(
+        &mut dir,
+        "setup",
+        None,
+        "setup",
+        &setup,
+        t0,
+        lab.as_ref().map(|_| String::new()).map_err(|e| format!("{e:#}")),
+    );
     let lab = lab.with_context(|| place("in setup (the lab did not come up)", &dir))?;
 
-    let mut ctx = Ctx { lab: &lab, normalizer: Normalizer::for_lab(&lab), bound: HashMap::new(), deadline: default_deadline(options.timing) };
+    let mut ctx = Ctx {
+        lab: &lab,
+        normalizer: Normalizer::for_lab(&lab),
+        bound: HashMap::new(),
+        deadline: default_deadline(options.timing),
+    };
     let mut snapshots = Vec::new();
     let mut failed = None;
     for step in &scenario.steps {
         let t0 = now_ms();
-        let result = run_step(&mut ctx, step).await;
+        let result = match perform(&mut ctx, step).await {
+            Ok((detail, Some(observed))) => {
+                dir.write(&format!("step-{:02}.txt", step.index), &observed.raw);
+                check(step, &observed).map(|()| (detail, Some(observed)))
+            }
+            other => other,
+        };
         let (kind, what) = describe(step);
         let outcome = match &result {
             Ok((detail, _)) => Ok(detail.clone()),
@@ -103,14 +123,15 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunReport>
         record(&mut dir, "step", Some(step.index), kind, &what, t0, outcome);
         match result {
             Ok((_, Some(observed))) => {
-                dir.write(&format!("step-{:02}.txt", step.index), &observed.raw);
                 if step.check == Check::Snapshot {
                     snapshots.push((step.index, ctx.normalizer.text(&what), observed.text));
                 }
             }
             Ok((_, None)) => {}
             Err(e) => {
-                failed = Some(e.context(place(&format!("at step {} (line {}, {kind} {what})", step.index, step.line), &dir)));
+                failed = Some(
+                    e.context(place(&format!("at step {} (line {}, {kind} {what})", step.index, step.line), &dir)),
+                );
                 break;
             }
         }
@@ -118,20 +139,34 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunReport>
 
     let t0 = now_ms();
     let down = labs::down(&engine, &lab.run).await;
-    record(&mut dir, "teardown", None, "teardown", lab.run.as_str(), t0, down.as_ref().map(|n| format!("{n} containers")).map_err(|e| format!("{e:#}")));
+    record(
+        &mut dir,
+        "teardown",
+        None,
+        "teardown",
+        lab.run.as_str(),
+        t0,
+        down.as_ref().map(|n| format!("{n} containers")).map_err(|e| format!("{e:#}")),
+    );
     if let Some(e) = failed {
         return Err(e);
     }
     down.with_context(|| place("in teardown", &dir))?;
 
+    // insta prints each diff, then panics: keep checking the others, quietly
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
     let mismatched: Vec<String> = snapshots
         .into_iter()
         .filter_map(|(index, description, text)| {
             let name = snapshot_name(&scenario.name, index);
-            let checked = std::panic::catch_unwind(AssertUnwindSafe(|| assert_snapshot(options, &scenario.name, index, &description, &text)));
+            let checked = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                assert_snapshot(options, &scenario.name, index, &description, &text)
+            }));
             checked.is_err().then_some(name)
         })
         .collect();
+    std::panic::set_hook(hook);
     anyhow::ensure!(
         mismatched.is_empty(),
         "{}: these snapshots differ (diffs above; `cargo insta review` accepts new ones): {}",
@@ -156,9 +191,8 @@ fn assert_snapshot(options: &RunOptions, scenario: &str, index: usize, descripti
     settings.bind(|| insta::assert_snapshot!(scenario, text));
 }
 
-/// Runs one step; returns the detail for the events and what it observed, after checking an
-/// explicit expectation.
-async fn run_step(ctx: &mut Ctx<'_>, step: &Step) -> Result<(String, Option<Observed>)> {
+/// Runs one step; returns the detail for the events and what it observed.
+async fn perform(ctx: &mut Ctx<'_>, step: &Step) -> Result<(String, Option<Observed>)> {
     let observed = match &step.action {
         Action::Run { command: line, host } => {
             let host = ctx.host(host)?;
@@ -184,16 +218,30 @@ async fn run_step(ctx: &mut Ctx<'_>, step: &Step) -> Result<(String, Option<Obse
             return Ok((format!("${name} = {value}"), None));
         }
     };
-    if let Check::Expect(expect) = &step.check {
-        if let Some(exit) = expect.exit {
-            anyhow::ensure!(observed.exit == Some(exit), "expected exit {exit}, got {:?}; output:\n{}", observed.exit, observed.text);
-        }
-        for needle in &expect.contains {
-            anyhow::ensure!(observed.text.contains(needle.as_str()), "expected the output to contain {needle:?}; output:\n{}", observed.text);
-        }
-    }
     let detail = observed.exit.map(|e| format!("exit {e}")).unwrap_or_default();
     Ok((detail, Some(observed)))
+}
+
+/// Checks an observation against the step's explicit expectation.
+fn check(step: &Step, observed: &Observed) -> Result<()> {
+    if let Check::Expect(expect) = &step.check {
+        if let Some(exit) = expect.exit {
+            anyhow::ensure!(
+                observed.exit == Some(exit),
+                "expected exit {exit}, got {:?}; output:\n{}",
+                observed.exit,
+                observed.text
+            );
+        }
+        for needle in &expect.contains {
+            anyhow::ensure!(
+                observed.text.contains(needle.as_str()),
+                "expected the output to contain {needle:?}; output:\n{}",
+                observed.text
+            );
+        }
+    }
+    Ok(())
 }
 
 /// The step's kind and its main value, as written in the file.
@@ -202,18 +250,42 @@ fn describe(step: &Step) -> (&'static str, String) {
         Action::Run { command, host } => ("run", format!("{} on {}", command.0, host.0)),
         Action::Runbook(s) => ("runbook", s.name().to_string()),
         Action::Tree(path) => ("tree", path.0.clone()),
-        Action::Wait { condition, .. } => ("wait", format!("{condition:?}")),
-        Action::Fault(f) => ("fault", format!("{f:?}")),
+        Action::Wait { condition: Condition::ZkQuorum, .. } => ("wait", "zk-quorum".into()),
+        Action::Wait { condition: Condition::Children { path, count }, .. } => {
+            ("wait", format!("{count} children of {}", path.0))
+        }
+        Action::Fault(Fault::KillZk { host }) => ("fault", format!("kill-zk on {}", host.0)),
+        Action::Fault(Fault::KillNode { host, port, signal }) => {
+            ("fault", format!("kill-node {}:{port} SIG{}", host.0, signal.name()))
+        }
         Action::Hold(d) => ("hold", format!("{d:?}")),
-        Action::Bind { what, name } => ("bind", format!("{what:?} as {name}")),
+        Action::Bind { what: Binding::ZkLeader, name } => ("bind", format!("zk-leader as {name}")),
     }
 }
 
-fn record(dir: &mut RunDir, phase: &str, step: Option<usize>, kind: &str, what: &str, start_ms: u128, outcome: Result<String, String>) {
+fn record(
+    dir: &mut RunDir,
+    phase: &str,
+    step: Option<usize>,
+    kind: &str,
+    what: &str,
+    start_ms: u128,
+    outcome: Result<String, String>,
+) {
     let end_ms = now_ms();
     let (outcome, detail) = match &outcome {
         Ok(detail) => ("ok", detail.as_str()),
         Err(e) => ("failed", e.as_str()),
     };
-    dir.event(&Event { phase, step, kind, what, start_ms, end_ms, elapsed_ms: end_ms.saturating_sub(start_ms), outcome, detail });
+    dir.event(&Event {
+        phase,
+        step,
+        kind,
+        what,
+        start_ms,
+        end_ms,
+        elapsed_ms: end_ms.saturating_sub(start_ms),
+        outcome,
+        detail,
+    });
 }

@@ -16,17 +16,26 @@ pub(super) async fn run(ctx: &Ctx<'_>, condition: &Condition, deadline: Duration
         Condition::ZkQuorum => {
             let guard = ctx.lab.guard();
             let servers = zk::ensemble(ctx.lab);
-            let seen = wait::until("a ZooKeeper leader and a serving majority", deadline, Duration::from_millis(100), || async {
-                let mut modes = Vec::new();
-                for addr in &servers {
-                    modes.push((*addr, zk::mode(&guard, *addr).await));
-                }
-                let leaders = modes.iter().filter(|(_, m)| m.as_deref() == Some("leader")).count();
-                let serving = modes.iter().filter(|(_, m)| m.is_some()).count();
-                let shown = modes.iter().map(|(a, m)| format!("{a}: {}", m.as_deref().unwrap_or("not serving")));
-                let shown = shown.collect::<Vec<_>>().join(", ");
-                if leaders == 1 && serving * 2 > servers.len() { Ok(shown) } else { Err(shown) }
-            })
+            let seen = wait::until(
+                "a ZooKeeper leader and a serving majority",
+                deadline,
+                Duration::from_millis(100),
+                || async {
+                    let mut modes = Vec::new();
+                    for addr in &servers {
+                        modes.push((*addr, zk::mode(&guard, *addr).await));
+                    }
+                    let leaders = modes.iter().filter(|(_, m)| m.as_deref() == Some("leader")).count();
+                    let serving = modes.iter().filter(|(_, m)| m.is_some()).count();
+                    let shown = modes.iter().map(|(a, m)| format!("{a}: {}", m.as_deref().unwrap_or("not serving")));
+                    let shown = shown.collect::<Vec<_>>().join(", ");
+                    if leaders == 1 && serving * 2 > servers.len() {
+                        Ok(shown)
+                    } else {
+                        Err(shown)
+                    }
+                },
+            )
             .await?;
             Ok(seen)
         }
