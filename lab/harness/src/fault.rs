@@ -50,7 +50,11 @@ impl Signal {
 /// SIGKILL to the ZooKeeper JVM on `host`; returns once no such JVM runs there.
 pub async fn kill_zk(lab: &Lab, host: &str) -> Result<()> {
     let out = lab.exec(host, &["pkill", "-KILL", "-f", "QuorumPeerMain"]).await?;
-    anyhow::ensure!(out.exit == 0, "kill-zk: no ZooKeeper JVM (QuorumPeerMain) runs on {host} (pkill exited {})", out.exit);
+    anyhow::ensure!(
+        out.exit == 0,
+        "kill-zk: no ZooKeeper JVM (QuorumPeerMain) runs on {host} (pkill exited {})",
+        out.exit
+    );
     wait::until(&format!("the ZooKeeper JVM on {host} to be gone"), IN_EFFECT, POLL, || async {
         match lab.exec(host, &["pgrep", "-f", "QuorumPeerMain"]).await {
             Ok(out) if out.exit == 1 => Ok(()),
@@ -67,7 +71,13 @@ pub async fn kill_zk(lab: &Lab, host: &str) -> Result<()> {
 pub async fn kill_node(lab: &Lab, host: &str, port: u16, signal: Signal) -> Result<u32> {
     let pid = node_pid(lab, host, port).await?;
     let out = lab.sh(host, &format!("kill -s {} {pid}", signal.name())).await?;
-    anyhow::ensure!(out.exit == 0, "kill -s {} {pid} on {host} exited {}: {}", signal.name(), out.exit, out.stderr.trim());
+    anyhow::ensure!(
+        out.exit == 0,
+        "kill -s {} {pid} on {host} exited {}: {}",
+        signal.name(),
+        out.exit,
+        out.stderr.trim()
+    );
     let what = format!("SIG{} to take effect on the node {host}:{port} (pid {pid})", signal.name());
     wait::until(&what, IN_EFFECT, POLL, || async {
         let state = process_state(lab, host, pid).await.map_err(|e| format!("{e:#}"))?;
@@ -76,7 +86,11 @@ pub async fn kill_node(lab: &Lab, host: &str, port: u16, signal: Signal) -> Resu
             Signal::Stop => state == Some('T'),
             Signal::Cont => matches!(state, Some(s) if s != 'T'),
         };
-        if done { Ok(()) } else { Err(format!("process state {}", state.map(String::from).unwrap_or_else(|| "gone".into()))) }
+        if done {
+            Ok(())
+        } else {
+            Err(format!("process state {}", state.map(String::from).unwrap_or_else(|| "gone".into())))
+        }
     })
     .await?;
     Ok(pid)

@@ -27,6 +27,8 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         rule(r"\b\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?", "<time>"),
         // syslog's `Nov 26 05:45:02`
         rule(r"\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ \d]\d \d{2}:\d{2}:\d{2}\b", "<time>"),
+        // ZooKeeper's `built on 2023-10-09 17:54 UTC`
+        rule(r"(built on )[^,\n]+", "${1}<date>"),
         rule(r"\b\d{4}-\d{2}-\d{2}\b", "<date>"),
         rule(r"\b\d{2}:\d{2}:\d{2}(?:\.\d+)?\b", "<time>"),
         // ZooKeeper's session ids and zxids
@@ -47,10 +49,12 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
 });
 
 /// Version strings (1.15.0, 1.15.0-ref, 3.8.4-5a2b); four dotted numbers are an address, kept.
-static VERSION: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\b\d+\.\d+\.\d+(?:\.\d+)?(?:-[0-9A-Za-z][0-9A-Za-z.]*)?\b").expect("version pattern"));
+static VERSION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b\d+\.\d+\.\d+(?:\.\d+)?(?:-[0-9A-Za-z][0-9A-Za-z.]*)?\b").expect("version pattern")
+});
 
-static IPV4: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b").expect("ip pattern"));
+static IPV4: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b").expect("ip pattern"));
 
 /// A lab's normalization: knows its hosts' addresses.
 #[derive(Debug, Clone)]
@@ -91,7 +95,11 @@ impl Normalizer {
         VERSION
             .replace_all(&text, |c: &Captures| {
                 let numbers = c[0].split('-').next().unwrap_or("");
-                if numbers.split('.').count() == 4 { c[0].to_string() } else { "<version>".to_string() }
+                if numbers.split('.').count() == 4 {
+                    c[0].to_string()
+                } else {
+                    "<version>".to_string()
+                }
             })
             .into_owned()
     }
@@ -152,6 +160,10 @@ mod tests {
         assert_eq!(n.text("Nov 26 05:45:02 memcached-1 memcached[812]: x"), "<time> memcached-1 memcached[<pid>]: x");
         assert_eq!(n.text("/arcus/cache_server_log/2026-11-26"), "/arcus/cache_server_log/<date>");
         assert_eq!(n.text("at 05:45:02 done"), "at <time> done");
+        assert_eq!(
+            n.text("version: 3.8.4-x, built on 2023-10-09 17:54 UTC\n"),
+            "version: <version>, built on <date>\n"
+        );
     }
 
     #[test]
@@ -168,12 +180,18 @@ mod tests {
         let n = lab();
         assert_eq!(n.text("(took 1534 microsec)"), "(took <duration>)");
         assert_eq!(n.text("time=0.045 ms"), "time=<duration>");
-        assert_eq!(n.text("rtt min/avg/max/mdev = 0.031/0.045/0.061/0.012 ms"), "rtt min/avg/max/mdev = <durations> ms");
+        assert_eq!(
+            n.text("rtt min/avg/max/mdev = 0.031/0.045/0.061/0.012 ms"),
+            "rtt min/avg/max/mdev = <durations> ms"
+        );
         assert_eq!(n.text("Latency min/avg/max: 0/0.5/3"), "Latency min/avg/max: <durations>");
         assert_eq!(n.text("VERSION 1.15.0-ref"), "VERSION <version>");
         assert_eq!(n.text("VERSION 1.15.0"), "VERSION <version>");
         assert_eq!(n.text("Zookeeper version: 3.8.4-5a2b1c, built on"), "Zookeeper version: <version>, built on");
-        assert_eq!(n.text("ruo91-cloud  SOME_DOWN      6       5        1"), "ruo91-cloud  SOME_DOWN      6       5        1");
+        assert_eq!(
+            n.text("ruo91-cloud  SOME_DOWN      6       5        1"),
+            "ruo91-cloud  SOME_DOWN      6       5        1"
+        );
         assert_eq!(n.text("ZK session timeout=10 sec"), "ZK session timeout=10 sec");
         assert_eq!(n.text("-z 127.0.0.1:2181 server[0] session added"), "-z 127.0.0.1:2181 server[0] session added");
     }

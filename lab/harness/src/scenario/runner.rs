@@ -137,6 +137,7 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunReport>
         }
     }
 
+    dir.collect_logs(&lab).await;
     let t0 = now_ms();
     let down = labs::down(&engine, &lab.run).await;
     record(
@@ -148,6 +149,12 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunReport>
         t0,
         down.as_ref().map(|n| format!("{n} containers")).map_err(|e| format!("{e:#}")),
     );
+    let outcome = match (&failed, &down) {
+        (Some(_), _) => "failed",
+        (None, Err(_)) => "teardown failed",
+        (None, Ok(_)) => "steps passed",
+    };
+    dir.finish(&scenario.title, &file, outcome);
     if let Some(e) = failed {
         return Err(e);
     }
@@ -277,15 +284,15 @@ fn record(
         Ok(detail) => ("ok", detail.as_str()),
         Err(e) => ("failed", e.as_str()),
     };
-    dir.event(&Event {
-        phase,
+    dir.event(Event {
+        phase: phase.into(),
         step,
-        kind,
-        what,
+        kind: kind.into(),
+        what: what.into(),
         start_ms,
         end_ms,
         elapsed_ms: end_ms.saturating_sub(start_ms),
-        outcome,
-        detail,
+        outcome: outcome.into(),
+        detail: detail.into(),
     });
 }
