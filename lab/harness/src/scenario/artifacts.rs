@@ -58,9 +58,11 @@ impl RunDir {
         std::fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
         let file =
             File::create(dir.join("events.jsonl")).with_context(|| format!("create {}/events.jsonl", dir.display()))?;
+        // a fresh link renamed over the old one: scenarios running side by side never see it missing
         let latest = runs.join("latest");
-        let _ = std::fs::remove_file(&latest);
-        std::os::unix::fs::symlink(run.as_str(), &latest).with_context(|| format!("link {}", latest.display()))?;
+        let fresh = runs.join(format!(".latest-{run}"));
+        std::os::unix::fs::symlink(run.as_str(), &fresh).with_context(|| format!("link {}", fresh.display()))?;
+        std::fs::rename(&fresh, &latest).with_context(|| format!("rename {} to {}", fresh.display(), latest.display()))?;
         Ok(RunDir { dir, file, events: Vec::new() })
     }
 
