@@ -83,11 +83,18 @@ impl Step {
                 let list: Vec<String> = hosts.iter().map(|ip| format!("{ip}:2181")).collect();
                 format!("sed -i 's/127.0.0.1:2181/{}/g' arcus.sh", list.join(","))
             }
-            Step::Keys => hosts
-                .iter()
-                .map(|ip| format!("sshpass -p memcached scp -o StrictHostKeyChecking=no /root/.ssh/authorized_keys root@{ip}:/root/.ssh"))
-                .collect::<Vec<_>>()
-                .join(" && "),
+            // the three copies side by side; the line fails if any copy fails
+            Step::Keys => {
+                let copies: Vec<String> = hosts
+                    .iter()
+                    .enumerate()
+                    .map(|(i, ip)| {
+                        format!("sshpass -p memcached scp /root/.ssh/authorized_keys root@{ip}:/root/.ssh & p{i}=$!")
+                    })
+                    .collect();
+                let waits: Vec<String> = (0..hosts.len()).map(|i| format!("wait $p{i}")).collect();
+                format!("{}; {}", copies.join("; "), waits.join(" && "))
+            }
             Step::Conf => format!("cat > {CONF}"),
             Step::Deploy => format!("./arcus.sh deploy {CONF}"),
             Step::ZkInit => "./arcus.sh zookeeper init".into(),
