@@ -22,15 +22,17 @@ pub async fn run() -> Result<ExitCode> {
             report(true, format!("Docker engine {version} at {}", engine.endpoint()), "");
             let api = engine.api_version();
             report(
-                api.as_str() >= "1.41",
+                api.split_once('.')
+                    .and_then(|(major, minor)| Some((major.parse::<u32>().ok()?, minor.parse::<u32>().ok()?)))
+                    >= Some((1, 41)),
                 format!("API version {api} (negotiated)"),
                 "the lab needs API 1.41 or newer: upgrade the Docker engine",
             );
             match labs::list_runs(&engine).await {
                 Ok(runs) => {
                     let stale: Vec<String> =
-                        runs.iter().filter(|(_, o)| o != "kept").map(|(r, _)| r.to_string()).collect();
-                    let kept = runs.len() - stale.len();
+                        runs.iter().filter(|(_, o)| labs::is_abandoned(o)).map(|(r, _)| r.to_string()).collect();
+                    let kept = runs.iter().filter(|(_, o)| o == "kept").count();
                     report(
                         kept == 0,
                         format!("{kept} lab(s) kept by `lab up`"),
@@ -38,7 +40,9 @@ pub async fn run() -> Result<ExitCode> {
                     );
                     report(
                         stale.is_empty(),
-                        format!("{} lab(s) owned by other processes: {}", stale.len(), stale.join(" ")),
+                        format!("{} abandoned lab(s) (their process is gone) {}", stale.len(), stale.join(" "))
+                            .trim_end()
+                            .to_string(),
                         "cargo xtask lab gc",
                     );
                 }

@@ -369,7 +369,7 @@ pub async fn list_runs(engine: &Engine) -> Result<Vec<(RunId, String)>> {
 pub async fn gc(engine: &Engine) -> Result<Vec<RunId>> {
     let mut removed = Vec::new();
     for (run, owner) in list_runs(engine).await? {
-        if owner != "kept" && !owner_alive(&owner) {
+        if is_abandoned(&owner) {
             down(engine, &run).await?;
             removed.push(run);
         }
@@ -380,7 +380,7 @@ pub async fn gc(engine: &Engine) -> Result<Vec<RunId>> {
 fn labels(run: &RunId, owner: Owner, role: &str) -> HashMap<String, String> {
     let owner = match owner {
         Owner::Kept => "kept".to_string(),
-        Owner::ThisProcess => process_identity(std::process::id()).unwrap_or_else(|| "unknown".into()),
+        Owner::ThisProcess => owner_label().1,
     };
     HashMap::from([
         (LABEL_RUN.to_string(), run.to_string()),
@@ -404,9 +404,14 @@ fn process_identity(pid: u32) -> Option<String> {
     Some(format!("{pid}:{start}"))
 }
 
-fn owner_alive(owner: &str) -> bool {
-    let Some(pid) = owner.split(':').next().and_then(|p| p.parse::<u32>().ok()) else { return false };
-    process_identity(pid).as_deref() == Some(owner)
+/// Whether a lab with this owner label is abandoned: not kept by `lab up`, and its owning process
+/// is gone (or it never had an owner).
+pub fn is_abandoned(owner: &str) -> bool {
+    if owner == "kept" {
+        return false;
+    }
+    let Some(pid) = owner.split(':').next().and_then(|p| p.parse::<u32>().ok()) else { return true };
+    process_identity(pid).as_deref() != Some(owner)
 }
 
 fn host_ip(network: Ipv4Addr, index: usize) -> Ipv4Addr {
