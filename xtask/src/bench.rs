@@ -25,6 +25,9 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 5)]
         runs: usize,
     },
+    /// Wall time of the whole scenario suite (as `cargo xtask test` runs it, in parallel) and of
+    /// each scenario.
+    Suite,
     /// memcaslap against the reference node and Debian's memcached at the same -t/-c/-m, alternating.
     Node(crate::bench_node::BenchNodeArgs),
 }
@@ -32,6 +35,7 @@ pub enum BenchCommand {
 pub async fn run(cmd: BenchCommand) -> Result<ExitCode> {
     match cmd {
         BenchCommand::LabUp { warm_only, cloud, runs } => lab_up(warm_only, cloud, runs).await,
+        BenchCommand::Suite => suite().await,
         BenchCommand::Node(args) => crate::bench_node::run(args).await.map(|()| ExitCode::SUCCESS),
     }
 }
@@ -89,4 +93,54 @@ async fn time_up(engine: &Engine, level: Level) -> Result<(Duration, f64)> {
     let memory = engine.memory_usage(&host).await? as f64 / (1u64 << 20) as f64;
     labs::down(engine, &options.run).await?;
     Ok((took, memory))
+}
+
+/// Runs the conformance crate under nextest and reads each scenario's time from its result lines.
+async fn suite() -> Result<ExitCode> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let started = Instant::now();
+    let out = std::process::Command::new(cargo)
+        .current_dir(arcus_lab::paths::workspace_root())
+        .args(["nextest", "run", "-p", "conformance", "--no-fail-fast", "--color", "never"])
+        .output()
+        .context("run cargo nextest -p conformance")?;
+    let wall = started.elapsed().as_secs_f64();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    // e.g. `        PASS [  12.345s] ( 1/9) conformance::scenarios s01_runbook`
+    let mut scenarios = Vec::new();
+    for line in text.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let (Some(status), Some(time)) = (words.first(), line.split_once('[').and_then(|(_, r)| r.split_once("s]")))
+        else {
+            continue;
+        };
+        if !["PASS", "FAIL", "TIMEOUT"].contains(status) || !line.contains("conformance::scenarios") {
+            continue;
+        }
+        let seconds: f64 = time.0.trim().parse().unwrap_or(f64::NAN);
+        let name = words.last().copied().unwrap_or_default().to_string();
+        scenarios.push((name, status.to_string(), seconds));
+    }
+    scenarios.sort_by(|a, b| a.0.cmp(&b.0));
+    println!("{:<34} {:>7} {:>9}", "scenario", "result", "seconds");
+    for (name, status, seconds) in &scenarios {
+        println!("{name:<34} {status:>7} {seconds:>9.1}");
+    }
+    println!(
+        "{:<34} {:>7} {:>9.1}",
+        "whole suite (wall, incl. build)",
+        if out.status.success() { "PASS" } else { "FAIL" },
+        wall
+    );
+    let json = serde_json::json!({
+        "wall_seconds": wall,
+        "passed": out.status.success(),
+        "scenarios": scenarios.iter().map(|(n, s, t)| serde_json::json!({"name": n, "result": s, "seconds": t})).collect::<Vec<_>>(),
+    });
+    let dir = arcus_lab::paths::state_dir().join("bench");
+    std::fs::create_dir_all(&dir)?;
+    let file = dir.join("suite.json");
+    std::fs::write(&file, serde_json::to_string_pretty(&json)?).with_context(|| format!("write {}", file.display()))?;
+    println!("written to {}", file.display());
+    Ok(if out.status.success() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

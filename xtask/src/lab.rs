@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use arcus_lab::lab::{self as labs, LabError};
 use arcus_lab::runbook::{Step, SERVICE};
+use arcus_lab::scenario::{self, RunOptions};
 use arcus_lab::{zk, Engine, Flavour, Lab, Level, Owner, Progress, RunId, Timing, UpOptions};
 use clap::{Args, Subcommand};
 
@@ -24,6 +25,19 @@ pub enum LabCommand {
     Logs(LogsArgs),
     /// Remove labs whose owning process is gone (labs from `lab up` stay until `lab down`).
     Gc,
+    /// Run scenario files (paths, or names under scenarios/), each on a fresh lab, checked against
+    /// the snapshots in tests/snapshots/.
+    Run(RunArgs),
+}
+
+#[derive(Args)]
+pub struct RunArgs {
+    /// Scenario files or names (`s02_zk_leader_killed`, `scenarios/s02_zk_leader_killed.toml`).
+    #[arg(required = true)]
+    scenarios: Vec<String>,
+    /// Timing profile: fast (tickTime 500) or seed (the runbook's 2000).
+    #[arg(long, default_value = "fast", value_parser = Timing::parse)]
+    profile: Timing,
 }
 
 #[derive(Args)]
@@ -90,6 +104,7 @@ pub async fn run(cmd: LabCommand) -> Result<ExitCode> {
         LabCommand::Exec(args) => exec(args).await,
         LabCommand::Logs(args) => logs(args).await,
         LabCommand::Gc => gc().await,
+        LabCommand::Run(args) => run_scenarios(args).await,
     }
 }
 
@@ -197,6 +212,44 @@ async fn gc() -> Result<ExitCode> {
         println!("removed abandoned lab {run}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+async fn run_scenarios(args: RunArgs) -> Result<ExitCode> {
+    let root = arcus_lab::paths::workspace_root();
+    let options = RunOptions { snapshots: root.join("tests").join("snapshots"), timing: args.profile };
+    let mut failed = 0;
+    for name in &args.scenarios {
+        let file = scenario_file(name)?;
+        let scenario = scenario::parse(&file)?;
+        eprintln!("==> {} ({})", scenario.title, file.display());
+        match scenario::run(&scenario, &options).await {
+            Ok(report) => {
+                println!("PASS {name} in {:.1?}; run directory {}", report.elapsed, report.run_dir.display())
+            }
+            Err(e) => {
+                failed += 1;
+                println!("FAIL {name}: {e:#}");
+            }
+        }
+    }
+    println!("{} passed, {failed} failed", args.scenarios.len() - failed);
+    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// A scenario given as a path, or as a name under `scenarios/`.
+fn scenario_file(name: &str) -> Result<PathBuf> {
+    let as_path = PathBuf::from(name);
+    if as_path.is_file() {
+        return Ok(as_path);
+    }
+    let dir = arcus_lab::paths::workspace_root().join("scenarios");
+    let named = dir.join(format!("{}.toml", name.trim_end_matches(".toml")));
+    anyhow::ensure!(
+        named.is_file(),
+        "no scenario {name:?}: not a file, and no {} (see `ls scenarios/`)",
+        named.display()
+    );
+    Ok(named)
 }
 
 /// Prints the run id and one row per host: name, address, role, state.
