@@ -84,7 +84,8 @@ pub async fn kill_node(lab: &Lab, host: &str, port: u16, signal: Signal) -> Resu
         let done = match signal {
             Signal::Kill | Signal::Term | Signal::Int => matches!(state, None | Some('Z')),
             Signal::Stop => state == Some('T'),
-            Signal::Cont => matches!(state, Some(s) if s != 'T'),
+            // resumed: running, or already gone (a node whose session expired exits at once)
+            Signal::Cont => state != Some('T'),
         };
         if done {
             Ok(())
@@ -98,14 +99,19 @@ pub async fn kill_node(lab: &Lab, host: &str, port: u16, signal: Signal) -> Resu
 
 /// The pid of the memcached process started with `-p <port>` on `host`.
 pub async fn node_pid(lab: &Lab, host: &str, port: u16) -> Result<u32> {
-    let pattern = format!("memcached .*-p {port}( |$)");
-    let out = lab.exec(host, &["pgrep", "-f", &pattern]).await?;
-    let pids: Vec<u32> = out.stdout.split_whitespace().filter_map(|p| p.parse().ok()).collect();
-    match pids.as_slice() {
+    match node_pids(lab, host, port).await?.as_slice() {
         [pid] => Ok(*pid),
         [] => anyhow::bail!("no cache node with -p {port} runs on {host}"),
         many => anyhow::bail!("{} processes match -p {port} on {host}: {many:?}", many.len()),
     }
+}
+
+/// The pids of the memcached processes started with `-p <port>` on `host` (exited ones excluded).
+pub async fn node_pids(lab: &Lab, host: &str, port: u16) -> Result<Vec<u32>> {
+    let pattern = format!("memcached .*-p {port}( |$)");
+    let out = lab.exec(host, &["pgrep", "-f", &pattern]).await?;
+    anyhow::ensure!(out.exit <= 1, "pgrep on {host} exited {}: {}", out.exit, out.stderr.trim());
+    Ok(out.stdout.split_whitespace().filter_map(|p| p.parse().ok()).collect())
 }
 
 /// The state letter of a process (`R`, `S`, `T`, `Z`, ...), `None` once it is gone.

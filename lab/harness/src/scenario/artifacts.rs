@@ -62,7 +62,8 @@ impl RunDir {
         let latest = runs.join("latest");
         let fresh = runs.join(format!(".latest-{run}"));
         std::os::unix::fs::symlink(run.as_str(), &fresh).with_context(|| format!("link {}", fresh.display()))?;
-        std::fs::rename(&fresh, &latest).with_context(|| format!("rename {} to {}", fresh.display(), latest.display()))?;
+        std::fs::rename(&fresh, &latest)
+            .with_context(|| format!("rename {} to {}", fresh.display(), latest.display()))?;
         Ok(RunDir { dir, file, events: Vec::new() })
     }
 

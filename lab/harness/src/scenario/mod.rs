@@ -12,7 +12,7 @@
 //! setup = "cloud"            # bare: four machines | zk: runbook through `zookeeper start`
 //!                            # cloud: runbook through `listall`, six nodes online
 //! [[step]]
-//! bind = "zk-leader"         # the leader's host, usable as $leader in later steps ($$ = a literal $)
+//! bind = "zk-leader"         # (or zk-follower) the leader's host, usable as $leader in later steps ($$ = a literal $)
 //! as = "leader"
 //!
 //! [[step]]
@@ -26,7 +26,8 @@
 //! signal = "KILL"
 //!
 //! [[step]]
-//! wait = "zk-quorum"         # a leader and a serving majority; or "children" with path and count
+//! wait = "zk-quorum"         # a leader and a serving majority; or "children" with path and count,
+//!                            # "zk-mode" with host and mode, "node-exited" with host and port
 //! timeout = "20s"            # optional; default from the timing profile (fast: 30 s)
 //!
 //! [[step]]
@@ -178,6 +179,10 @@ pub enum Condition {
     ZkQuorum,
     /// `path` has exactly `count` children.
     Children { path: Template, count: usize },
+    /// The ZooKeeper server on `host` serves in `mode` (leader, follower, standalone).
+    ZkMode { host: Template, mode: String },
+    /// No cache node listens on `port` on `host` any more (it exited).
+    NodeExited { host: Template, port: u16 },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -192,6 +197,8 @@ pub enum Fault {
 pub enum Binding {
     /// The host whose ZooKeeper server is the leader now.
     ZkLeader,
+    /// The first host (by name) whose ZooKeeper server is a follower now.
+    ZkFollower,
 }
 
 /// How a step's result is judged.

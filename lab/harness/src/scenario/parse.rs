@@ -36,6 +36,7 @@ struct RawStep {
     host: Option<Spanned<String>>,
     port: Option<Spanned<u16>>,
     signal: Option<Spanned<String>>,
+    mode: Option<Spanned<String>>,
     path: Option<Spanned<String>>,
     count: Option<Spanned<usize>>,
     timeout: Option<Spanned<String>>,
@@ -146,13 +147,14 @@ impl Parser<'_> {
             "run" => &["host", "snapshot", "expect"],
             "runbook" => &["snapshot", "expect"],
             "tree" => &["snapshot", "expect"],
-            "wait" => &["path", "count", "timeout"],
+            "wait" => &["path", "count", "host", "port", "mode", "timeout"],
             "fault" => &["host", "port", "signal"],
             "bind" => &["as"],
             _ => &[],
         };
-        let present: [(&str, Option<Range<usize>>); 9] = [
+        let present: [(&str, Option<Range<usize>>); 10] = [
             ("host", s.host.as_ref().map(Spanned::span)),
+            ("mode", s.mode.as_ref().map(Spanned::span)),
             ("port", s.port.as_ref().map(Spanned::span)),
             ("signal", s.signal.as_ref().map(Spanned::span)),
             ("path", s.path.as_ref().map(Spanned::span)),
@@ -199,30 +201,64 @@ impl Parser<'_> {
             }
             "wait" => {
                 let timeout = s.timeout.as_ref().map(|t| self.duration(t, "timeout")).transpose()?;
-                let condition = match value.get_ref().as_str() {
-                    "zk-quorum" => {
-                        self.refuse(&s.path, "path", "zk-quorum")?;
-                        self.refuse(&s.count, "count", "zk-quorum")?;
-                        Condition::ZkQuorum
-                    }
-                    "children" => {
-                        let path = s
-                            .path
-                            .as_ref()
-                            .ok_or_else(|| self.error(value, "wait", "`children` needs `path`".into()))?;
-                        let count = s
-                            .count
-                            .as_ref()
-                            .ok_or_else(|| self.error(value, "wait", "`children` needs `count`".into()))?;
-                        Condition::Children { path: self.template(path, "path", bound)?, count: *count.get_ref() }
-                    }
+                let cond = value.get_ref().as_str();
+                // the keys each condition takes
+                let takes: &[&str] = match cond {
+                    "zk-quorum" => &[],
+                    "children" => &["path", "count"],
+                    "zk-mode" => &["host", "mode"],
+                    "node-exited" => &["host", "port"],
                     other => {
                         return Err(self.error(
                             value,
                             "wait",
-                            format!("unknown condition {other:?}: use zk-quorum or children"),
+                            format!("unknown condition {other:?}: use zk-quorum, children, zk-mode or node-exited"),
                         ));
                     }
+                };
+                let given = [
+                    ("path", s.path.as_ref().map(Spanned::span)),
+                    ("count", s.count.as_ref().map(Spanned::span)),
+                    ("host", s.host.as_ref().map(Spanned::span)),
+                    ("port", s.port.as_ref().map(Spanned::span)),
+                    ("mode", s.mode.as_ref().map(Spanned::span)),
+                ];
+                for (key, span) in given {
+                    match span {
+                        Some(span) if !takes.contains(&key) => {
+                            return Err(self.error_at(span, Some(key), format!("`{cond}` does not take `{key}`")));
+                        }
+                        None if takes.contains(&key) => {
+                            return Err(self.error(value, "wait", format!("`{cond}` needs `{key}`")));
+                        }
+                        _ => {}
+                    }
+                }
+                // every key the condition takes is present from here on
+                let condition = match cond {
+                    "zk-quorum" => Condition::ZkQuorum,
+                    "children" => Condition::Children {
+                        path: self.template(s.path.as_ref().expect("checked"), "path", bound)?,
+                        count: *s.count.as_ref().expect("checked").get_ref(),
+                    },
+                    "zk-mode" => {
+                        let mode = s.mode.as_ref().expect("checked");
+                        if !["leader", "follower", "standalone"].contains(&mode.get_ref().as_str()) {
+                            return Err(self.error(
+                                mode,
+                                "mode",
+                                format!("unknown mode {:?}: use leader, follower or standalone", mode.get_ref()),
+                            ));
+                        }
+                        Condition::ZkMode {
+                            host: self.host(s.host.as_ref().expect("checked"), bound)?,
+                            mode: mode.get_ref().clone(),
+                        }
+                    }
+                    _ => Condition::NodeExited {
+                        host: self.host(s.host.as_ref().expect("checked"), bound)?,
+                        port: *s.port.as_ref().expect("checked").get_ref(),
+                    },
                 };
                 Action::Wait { condition, timeout }
             }
@@ -259,11 +295,12 @@ impl Parser<'_> {
             "bind" => {
                 let what = match value.get_ref().as_str() {
                     "zk-leader" => Binding::ZkLeader,
+                    "zk-follower" => Binding::ZkFollower,
                     other => {
                         return Err(self.error(
                             value,
                             "bind",
-                            format!("unknown value {other:?} to bind: use zk-leader"),
+                            format!("unknown value {other:?} to bind: use zk-leader or zk-follower"),
                         ))
                     }
                 };
@@ -535,6 +572,32 @@ mod tests {
         assert_eq!(at, "scenarios/x.toml:6: snapshot");
         let (at, _) = error(&format!("{HEAD}[[step]]\ntree = \"/arcus\"\nexpect.exit = 0\n"));
         assert_eq!(at, "scenarios/x.toml:6: expect.exit");
+    }
+
+    #[test]
+    fn each_wait_condition_takes_its_own_keys() {
+        let ok = format!(
+            "{HEAD}[[step]]\nbind = \"zk-follower\"\nas = \"f\"\n\n[[step]]\nwait = \"zk-mode\"\nhost = \"$f\"\nmode = \"follower\"\n\n\
+             [[step]]\nwait = \"node-exited\"\nhost = \"memcached-1\"\nport = 11211\n"
+        );
+        let s = parse(&ok).unwrap();
+        assert!(
+            matches!(&s.steps[1].action, Action::Wait { condition: Condition::ZkMode { mode, .. }, .. } if mode == "follower")
+        );
+        assert!(matches!(
+            &s.steps[2].action,
+            Action::Wait { condition: Condition::NodeExited { port: 11211, .. }, .. }
+        ));
+        let (at, message) = error(&format!("{HEAD}[[step]]\nwait = \"zk-mode\"\nhost = \"memcached-1\"\n"));
+        assert_eq!(at, "scenarios/x.toml:5: wait");
+        assert!(message.contains("`zk-mode` needs `mode`"), "{message}");
+        let (at, _) = error(&format!("{HEAD}[[step]]\nwait = \"zk-mode\"\nhost = \"memcached-1\"\nmode = \"boss\"\n"));
+        assert_eq!(at, "scenarios/x.toml:7: mode");
+        let (at, message) = error(&format!("{HEAD}[[step]]\nwait = \"zk-quorum\"\npath = \"/arcus\"\n"));
+        assert_eq!(at, "scenarios/x.toml:6: path");
+        assert!(message.contains("`zk-quorum` does not take `path`"), "{message}");
+        let (at, _) = error(&format!("{HEAD}[[step]]\nwait = \"node-exited\"\nhost = \"memcached-9\"\nport = 1\n"));
+        assert_eq!(at, "scenarios/x.toml:6: host");
     }
 
     #[test]

@@ -258,6 +258,12 @@ fn describe(step: &Step) -> (&'static str, String) {
         Action::Runbook(s) => ("runbook", s.name().to_string()),
         Action::Tree(path) => ("tree", path.0.clone()),
         Action::Wait { condition: Condition::ZkQuorum, .. } => ("wait", "zk-quorum".into()),
+        Action::Wait { condition: Condition::ZkMode { host, mode }, .. } => {
+            ("wait", format!("ZooKeeper on {} serving as {mode}", host.0))
+        }
+        Action::Wait { condition: Condition::NodeExited { host, port }, .. } => {
+            ("wait", format!("the node {}:{port} exited", host.0))
+        }
         Action::Wait { condition: Condition::Children { path, count }, .. } => {
             ("wait", format!("{count} children of {}", path.0))
         }
@@ -267,6 +273,7 @@ fn describe(step: &Step) -> (&'static str, String) {
         }
         Action::Hold(d) => ("hold", format!("{d:?}")),
         Action::Bind { what: Binding::ZkLeader, name } => ("bind", format!("zk-leader as {name}")),
+        Action::Bind { what: Binding::ZkFollower, name } => ("bind", format!("zk-follower as {name}")),
     }
 }
 

@@ -1,14 +1,15 @@
 //! The `wait` step: poll a condition until it holds, within the step's `timeout` or the timing
 //! profile's deadline; the wait's duration goes into the run's events.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::Result;
 
 use super::runner::Ctx;
 use super::Condition;
-use crate::wait;
 use crate::zk::{self, ZkSession};
+use crate::{fault, wait};
 
 /// Returns what was seen when the condition held.
 pub(super) async fn run(ctx: &Ctx<'_>, condition: &Condition, deadline: Duration) -> Result<String> {
@@ -38,6 +39,34 @@ pub(super) async fn run(ctx: &Ctx<'_>, condition: &Condition, deadline: Duration
             )
             .await?;
             Ok(seen)
+        }
+        Condition::ZkMode { host, mode } => {
+            let host = ctx.host(host)?;
+            let ip = ctx.lab.host(&host)?.ip;
+            let guard = ctx.lab.guard();
+            let addr = SocketAddr::new(ip.into(), zk::CLIENT_PORT);
+            let what = format!("ZooKeeper on {host} to serve as {mode}");
+            wait::until(&what, deadline, Duration::from_millis(100), || async {
+                match zk::mode(&guard, addr).await {
+                    Some(m) if m == *mode => Ok(()),
+                    other => Err(other.unwrap_or_else(|| "not serving".into())),
+                }
+            })
+            .await?;
+            Ok(format!("{host}: {mode}"))
+        }
+        Condition::NodeExited { host, port } => {
+            let host = ctx.host(host)?;
+            let what = format!("the cache node {host}:{port} to exit");
+            wait::until(&what, deadline, Duration::from_millis(100), || async {
+                match fault::node_pids(ctx.lab, &host, *port).await {
+                    Ok(pids) if pids.is_empty() => Ok(()),
+                    Ok(pids) => Err(format!("still running: pid {pids:?}")),
+                    Err(e) => Err(format!("{e:#}")),
+                }
+            })
+            .await?;
+            Ok(format!("{host}:{port} exited"))
         }
         Condition::Children { path, count } => {
             let path = ctx.render(path)?;
