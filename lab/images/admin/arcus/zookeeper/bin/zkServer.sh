@@ -14,8 +14,10 @@ JARS="/usr/share/java/zookeeper.jar /usr/share/java/slf4j-simple.jar"
 START_DEADLINE=30
 STOP_DEADLINE=10
 
-echo "JMX disabled by user request" >&2
-echo "Using config: $ZOOCFG" >&2
+# Upstream prints these two on stderr; over ssh, stderr and stdout travel in separate channels and
+# reach the admin in any order, so they go to stdout, keeping the runbook's order.
+echo "JMX disabled by user request"
+echo "Using config: $ZOOCFG"
 
 cfg() {
     sed -n "s/^[[:space:]]*$1[[:space:]]*=[[:space:]]*//p" "$ZOOCFG" | tail -n 1
