@@ -23,7 +23,8 @@ pub enum LabCommand {
     Exec(ExecArgs),
     /// Print a host's container output and syslog.
     Logs(LogsArgs),
-    /// Remove labs whose owning process is gone (labs from `lab up` stay until `lab down`).
+    /// Remove labs whose owning process is gone (labs from `lab up` stay until `lab down`), and
+    /// lab images older than the newest of their kind that nothing uses.
     Gc,
     /// Run scenario files (paths, or names under scenarios/), each on a fresh lab, checked against
     /// the snapshots in tests/snapshots/.
@@ -210,6 +211,9 @@ async fn gc() -> Result<ExitCode> {
     }
     for run in removed {
         println!("removed abandoned lab {run}");
+    }
+    for image in arcus_lab::images::prune(&engine).await? {
+        println!("removed outdated image {image}");
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -198,14 +198,18 @@ impl Engine {
     }
 
     /// Image references (`repo:tag`) carrying `label=value`.
+    /// Image references (`repo:tag`) carrying `label=value`, newest first.
     pub async fn list_images(&self, label: &str, value: &str) -> Result<Vec<String>> {
         let options = ListImagesOptions { filters: Some(label_filter(label, value)), ..Default::default() };
-        let images = self.docker.list_images(Some(options)).await.map_err(call("list images"))?;
+        let mut images = self.docker.list_images(Some(options)).await.map_err(call("list images"))?;
+        images.sort_by_key(|i| std::cmp::Reverse(i.created));
         Ok(images.into_iter().flat_map(|i| i.repo_tags.into_iter()).filter(|t| t != "<none>:<none>").collect())
     }
 
+    /// Removes an image, never by force: one that a container (anyone's) or a child image
+    /// still uses is refused by the engine, and that refusal is returned.
     pub async fn remove_image(&self, reference: &str) -> Result<()> {
-        let options = RemoveImageOptions { force: true, ..Default::default() };
+        let options = RemoveImageOptions { force: false, ..Default::default() };
         match self.docker.remove_image(reference, Some(options), None).await {
             Ok(_) => Ok(()),
             Err(e) if is_not_found(&e) => Ok(()),

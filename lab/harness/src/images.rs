@@ -61,6 +61,21 @@ pub async fn present(engine: &Engine) -> Result<Vec<String>> {
     Ok(all)
 }
 
+/// Removes every lab image but the newest of each kind, skipping those still in use (by a
+/// container or a child image). Returns the removed references.
+pub async fn prune(engine: &Engine) -> Result<Vec<String>> {
+    let _lock = lock().await?;
+    let mut removed = Vec::new();
+    for kind in ["admin", "host", "base"] {
+        for old in engine.list_images(LABEL_IMAGE, kind).await?.into_iter().skip(1) {
+            if engine.remove_image(&old).await.is_ok() {
+                removed.push(old);
+            }
+        }
+    }
+    Ok(removed)
+}
+
 async fn ensure_host_locked(engine: &Engine, progress: &Progress) -> Result<String> {
     let base = ensure_base(engine, progress).await?;
     let context = BuildContext::from_dir(&images_dir().join("host"))?;
