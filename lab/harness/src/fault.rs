@@ -1,5 +1,6 @@
-//! Fault verbs: each acts on one host of a lab through the engine and returns only once the fault
-//! is in effect (the process is gone, or stopped), or fails saying what it waited for.
+//! Fault verbs: each acts on a lab (a host's process through the engine, or a znode) and returns
+//! only once the fault is in effect (the process is gone or stopped, the znode deleted), or fails
+//! saying what it waited for.
 
 use std::time::Duration;
 
@@ -7,6 +8,7 @@ use anyhow::{Context, Result};
 
 use crate::lab::Lab;
 use crate::wait;
+use crate::zk::{self, ZkSession};
 
 /// How long a verb waits for its fault to take effect.
 const IN_EFFECT: Duration = Duration::from_secs(10);
@@ -95,6 +97,42 @@ pub async fn kill_node(lab: &Lab, host: &str, port: u16, signal: Signal) -> Resu
     })
     .await?;
     Ok(pid)
+}
+
+/// Deletes a znode and its subtree (children first), as an operator would with zkCli; returns
+/// the number of znodes deleted once the path is gone.
+pub async fn delete_znode(lab: &Lab, path: &str) -> Result<usize> {
+    let session = ZkSession::connect(lab, IN_EFFECT).await?;
+    let tree = session.tree(path).await?;
+    anyhow::ensure!(!tree.0.is_empty(), "delete-znode: {path} does not exist");
+    // ZkSession only reads: a client of our own for the deletes (every address checked first)
+    let guard = lab.guard();
+    let servers = zk::ensemble(lab);
+    for addr in &servers {
+        guard.check(addr.ip())?;
+    }
+    let cluster = servers.iter().map(ToString::to_string).collect::<Vec<_>>().join(",");
+    let client = zookeeper_client::Client::connector()
+        .with_session_timeout(Duration::from_secs(10))
+        .with_connection_timeout(Duration::from_secs(2))
+        .connect(&cluster)
+        .await
+        .with_context(|| format!("delete-znode: connect to {cluster}"))?;
+    for z in tree.0.iter().rev() {
+        match client.delete(&z.path, None).await {
+            Ok(()) | Err(zookeeper_client::Error::NoNode) => {}
+            Err(e) => return Err(e).with_context(|| format!("delete-znode: delete {}", z.path)),
+        }
+    }
+    wait::until(&format!("{path} to be gone"), IN_EFFECT, POLL, || async {
+        match session.tree(path).await {
+            Ok(t) if t.0.is_empty() => Ok(()),
+            Ok(t) => Err(format!("still there: {:?}", t.paths())),
+            Err(e) => Err(format!("{e:#}")),
+        }
+    })
+    .await?;
+    Ok(tree.0.len())
 }
 
 /// The pid of the memcached process started with `-p <port>` on `host`.

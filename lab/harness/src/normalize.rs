@@ -43,6 +43,8 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         // durations: any number with a sub-second unit, fractional seconds
         rule(r"\b\d+(?:\.\d+)?\s?(?:ns|us|µs|ms|microsec|microseconds|milliseconds)\b", "<duration>"),
         rule(r"\b\d+\.\d+\s?(?:s|sec|secs|seconds)\b", "<duration>"),
+        // the ZooKeeper client library a node is built with (differs between node builds)
+        rule(r"(STAT zk_libversion ).*", "${1}<version>"),
         // sequential znodes: `...-0000000012`
         rule(r"-\d{10}\b", "-<seq>"),
     ]
@@ -187,6 +189,7 @@ mod tests {
         assert_eq!(n.text("Latency min/avg/max: 0/0.5/3"), "Latency min/avg/max: <durations>");
         assert_eq!(n.text("VERSION 1.15.0-ref"), "VERSION <version>");
         assert_eq!(n.text("VERSION 1.15.0"), "VERSION <version>");
+        assert_eq!(n.text("STAT zk_libversion zookeeper-client-0.11\r\n"), "STAT zk_libversion <version>\n");
         assert_eq!(n.text("Zookeeper version: 3.8.4-5a2b1c, built on"), "Zookeeper version: <version>, built on");
         assert_eq!(
             n.text("ruo91-cloud  SOME_DOWN      6       5        1"),

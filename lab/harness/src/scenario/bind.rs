@@ -1,5 +1,5 @@
-//! The `bind` step: look a value up in the lab (the ZooKeeper leader's host) and bind it to a
-//! name that later steps use as `$name`.
+//! The `bind` step: look a value up in the lab (the ZooKeeper leader's or a follower's host, a
+//! host's address) and bind it to a name that later steps use as `$name`.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -11,8 +11,12 @@ use super::Binding;
 use crate::{wait, zk};
 
 /// Returns the bound value.
-pub(super) async fn run(ctx: &mut Ctx<'_>, what: Binding, name: &str) -> Result<String> {
+pub(super) async fn run(ctx: &mut Ctx<'_>, what: &Binding, name: &str) -> Result<String> {
     let value = match what {
+        Binding::Ip { host } => {
+            let host = ctx.host(host)?;
+            ctx.lab.host(&host)?.ip.to_string()
+        }
         Binding::ZkLeader => zk::wait_leader(ctx.lab, ctx.deadline).await?,
         Binding::ZkFollower => first_follower(ctx).await?,
     };

@@ -14,6 +14,11 @@ pub(super) async fn run(ctx: &Ctx<'_>, f: &Fault) -> Result<String> {
             fault::kill_zk(ctx.lab, &host).await?;
             Ok(format!("SIGKILL to ZooKeeper on {host}"))
         }
+        Fault::DeleteZnode { path } => {
+            let path = ctx.render(path)?;
+            let count = fault::delete_znode(ctx.lab, &path).await?;
+            Ok(format!("deleted {path} ({count} znodes)"))
+        }
         Fault::KillNode { host, port, signal } => {
             let host = ctx.host(host)?;
             let pid = fault::kill_node(ctx.lab, &host, *port, *signal).await?;

@@ -1,7 +1,7 @@
 //! Scenarios: the model of a scenario file (`scenarios/*.toml`), its parser and its runner.
 //!
 //! A scenario is a title, a setup level and a list of steps from a closed vocabulary; each step
-//! kind lives in a file of its own (`command`, `runbook`, `tree`, `wait`, `fault`, `hold`, `bind`).
+//! kind lives in a file of its own (`command`, `runbook`, `mc`, `tree`, `wait`, `fault`, `hold`, `bind`).
 //! `parse` checks a whole file before any lab exists; `runner` brings a lab up, runs the steps,
 //! checks snapshots and expectations, records the run and always tears the lab down.
 //!
@@ -12,7 +12,7 @@
 //! setup = "cloud"            # bare: four machines | zk: runbook through `zookeeper start`
 //!                            # cloud: runbook through `listall`, six nodes online
 //! [[step]]
-//! bind = "zk-leader"         # (or zk-follower) the leader's host, usable as $leader in later steps ($$ = a literal $)
+//! bind = "zk-leader"         # (or zk-follower; or ip with host) the leader's host, usable as $leader in later steps ($$ = a literal $)
 //! as = "leader"
 //!
 //! [[step]]
@@ -26,8 +26,19 @@
 //! signal = "KILL"
 //!
 //! [[step]]
+//! fault = "delete-znode"     # the operator deletes a znode and its subtree
+//! path = "/arcus/cache_list/ruo91-cloud/..."
+//!
+//! [[step]]
+//! mc = "ready"               # protocol lines (one per line) to the node on host:port
+//! host = "memcached-1"
+//! port = 11211
+//! expect.contains = "< READY"
+//!
+//! [[step]]
 //! wait = "zk-quorum"         # a leader and a serving majority; or "children" with path and count,
-//!                            # "zk-mode" with host and mode, "node-exited" with host and port
+//!                            # "zk-mode" with host and mode, "node-exited" with host and port,
+//!                            # "reply" with host, port, send (a line) and until (a reply line)
 //! timeout = "20s"            # optional; default from the timing profile (fast: 30 s)
 //!
 //! [[step]]
@@ -45,7 +56,7 @@
 //! expect.contains = "ephemeral"          # or a list; `expect.exit = 0` for `run`
 //! ```
 //!
-//! `run` and `tree` need `snapshot = true` or an `expect`; `runbook` may have one; the other kinds
+//! `run`, `mc` and `tree` need `snapshot = true` or an `expect`; `runbook` may have one; the other kinds
 //! take neither (they fail by themselves). Each kind takes only its own keys.
 
 mod artifacts;
@@ -53,6 +64,7 @@ mod bind;
 mod command;
 mod fault;
 mod hold;
+mod mc;
 mod parse;
 mod runbook;
 mod runner;
@@ -161,6 +173,8 @@ pub enum Action {
     Run { command: Template, host: Template },
     /// `runbook = "<step>"`: one runbook step exactly as `lab up` runs it (its line on `arcus`).
     Runbook(RunbookStep),
+    /// `mc = "<line>\n<line>..."`: protocol lines to the node on `host`:`port`.
+    Mc { host: Template, port: u16, lines: Template },
     /// `tree = "<path>"`: the znode subtree under path.
     Tree(Template),
     /// `wait = "<condition>"` within `timeout` (default from the timing profile).
@@ -183,6 +197,8 @@ pub enum Condition {
     ZkMode { host: Template, mode: String },
     /// No cache node listens on `port` on `host` any more (it exited).
     NodeExited { host: Template, port: u16 },
+    /// The node on `host`:`port` answers `send` with a reply holding the line `until`.
+    Reply { host: Template, port: u16, send: Template, until: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -191,14 +207,18 @@ pub enum Fault {
     KillZk { host: Template },
     /// A signal to the cache node listening on `port` on a host.
     KillNode { host: Template, port: u16, signal: Signal },
+    /// The operator deletes a znode (with its subtree).
+    DeleteZnode { path: Template },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Binding {
     /// The host whose ZooKeeper server is the leader now.
     ZkLeader,
     /// The first host (by name) whose ZooKeeper server is a follower now.
     ZkFollower,
+    /// A host's address (znode names hold it: `$ip:11211-memcached-1`).
+    Ip { host: Template },
 }
 
 /// How a step's result is judged.

@@ -28,6 +28,7 @@ struct RawScenario {
 struct RawStep {
     run: Option<Spanned<String>>,
     runbook: Option<Spanned<String>>,
+    mc: Option<Spanned<String>>,
     tree: Option<Spanned<String>>,
     wait: Option<Spanned<String>>,
     fault: Option<Spanned<String>>,
@@ -37,6 +38,8 @@ struct RawStep {
     port: Option<Spanned<u16>>,
     signal: Option<Spanned<String>>,
     mode: Option<Spanned<String>>,
+    send: Option<Spanned<String>>,
+    until: Option<Spanned<String>>,
     path: Option<Spanned<String>>,
     count: Option<Spanned<usize>>,
     timeout: Option<Spanned<String>>,
@@ -61,7 +64,7 @@ enum Contains {
 }
 
 /// The step kinds, in the order they are looked for.
-const KINDS: [&str; 7] = ["run", "runbook", "tree", "wait", "fault", "hold", "bind"];
+const KINDS: [&str; 8] = ["run", "runbook", "mc", "tree", "wait", "fault", "hold", "bind"];
 
 /// Reads and checks a scenario file.
 pub fn parse(file: &Path) -> Result<Scenario, ScenarioError> {
@@ -119,11 +122,12 @@ impl Parser<'_> {
 
     fn step(&self, index: usize, raw: &Spanned<RawStep>, bound: &mut HashSet<String>) -> Result<Step, ScenarioError> {
         let s = raw.get_ref();
-        let kinds: Vec<(&str, &Spanned<String>)> = [&s.run, &s.runbook, &s.tree, &s.wait, &s.fault, &s.hold, &s.bind]
-            .into_iter()
-            .zip(KINDS)
-            .filter_map(|(value, kind)| value.as_ref().map(|v| (kind, v)))
-            .collect();
+        let kinds: Vec<(&str, &Spanned<String>)> =
+            [&s.run, &s.runbook, &s.mc, &s.tree, &s.wait, &s.fault, &s.hold, &s.bind]
+                .into_iter()
+                .zip(KINDS)
+                .filter_map(|(value, kind)| value.as_ref().map(|v| (kind, v)))
+                .collect();
         let (kind, value) = match kinds.as_slice() {
             [one] => *one,
             [] => {
@@ -147,14 +151,17 @@ impl Parser<'_> {
             "run" => &["host", "snapshot", "expect"],
             "runbook" => &["snapshot", "expect"],
             "tree" => &["snapshot", "expect"],
-            "wait" => &["path", "count", "host", "port", "mode", "timeout"],
-            "fault" => &["host", "port", "signal"],
-            "bind" => &["as"],
+            "wait" => &["path", "count", "host", "port", "mode", "send", "until", "timeout"],
+            "fault" => &["host", "port", "signal", "path"],
+            "mc" => &["host", "port", "snapshot", "expect"],
+            "bind" => &["as", "host"],
             _ => &[],
         };
-        let present: [(&str, Option<Range<usize>>); 10] = [
+        let present: [(&str, Option<Range<usize>>); 12] = [
             ("host", s.host.as_ref().map(Spanned::span)),
             ("mode", s.mode.as_ref().map(Spanned::span)),
+            ("send", s.send.as_ref().map(Spanned::span)),
+            ("until", s.until.as_ref().map(Spanned::span)),
             ("port", s.port.as_ref().map(Spanned::span)),
             ("signal", s.signal.as_ref().map(Spanned::span)),
             ("path", s.path.as_ref().map(Spanned::span)),
@@ -188,17 +195,7 @@ impl Parser<'_> {
             "runbook" => Action::Runbook(
                 RunbookStep::parse(value.get_ref()).map_err(|e| self.error(value, "runbook", format!("{e:#}")))?,
             ),
-            "tree" => {
-                let path = self.template(value, "tree", bound)?;
-                if !path.0.starts_with('/') {
-                    return Err(self.error(
-                        value,
-                        "tree",
-                        format!("{:?} is not a znode path (it must start with /)", path.0),
-                    ));
-                }
-                Action::Tree(path)
-            }
+            "tree" => Action::Tree(self.znode(value, "tree", bound)?),
             "wait" => {
                 let timeout = s.timeout.as_ref().map(|t| self.duration(t, "timeout")).transpose()?;
                 let cond = value.get_ref().as_str();
@@ -208,11 +205,14 @@ impl Parser<'_> {
                     "children" => &["path", "count"],
                     "zk-mode" => &["host", "mode"],
                     "node-exited" => &["host", "port"],
+                    "reply" => &["host", "port", "send", "until"],
                     other => {
                         return Err(self.error(
                             value,
                             "wait",
-                            format!("unknown condition {other:?}: use zk-quorum, children, zk-mode or node-exited"),
+                            format!(
+                                "unknown condition {other:?}: use zk-quorum, children, zk-mode, node-exited or reply"
+                            ),
                         ));
                     }
                 };
@@ -222,6 +222,8 @@ impl Parser<'_> {
                     ("host", s.host.as_ref().map(Spanned::span)),
                     ("port", s.port.as_ref().map(Spanned::span)),
                     ("mode", s.mode.as_ref().map(Spanned::span)),
+                    ("send", s.send.as_ref().map(Spanned::span)),
+                    ("until", s.until.as_ref().map(Spanned::span)),
                 ];
                 for (key, span) in given {
                     match span {
@@ -255,6 +257,12 @@ impl Parser<'_> {
                             mode: mode.get_ref().clone(),
                         }
                     }
+                    "reply" => Condition::Reply {
+                        host: self.host(s.host.as_ref().expect("checked"), bound)?,
+                        port: *s.port.as_ref().expect("checked").get_ref(),
+                        send: self.template(s.send.as_ref().expect("checked"), "send", bound)?,
+                        until: s.until.as_ref().expect("checked").get_ref().clone(),
+                    },
                     _ => Condition::NodeExited {
                         host: self.host(s.host.as_ref().expect("checked"), bound)?,
                         port: *s.port.as_ref().expect("checked").get_ref(),
@@ -263,32 +271,65 @@ impl Parser<'_> {
                 Action::Wait { condition, timeout }
             }
             "fault" => {
-                let host = s.host.as_ref().ok_or_else(|| self.error(value, "fault", "a fault needs `host`".into()))?;
-                let host = self.host(host, bound)?;
-                match value.get_ref().as_str() {
-                    "kill-zk" => {
-                        self.refuse(&s.port, "port", "kill-zk")?;
-                        self.refuse(&s.signal, "signal", "kill-zk")?;
-                        Action::Fault(Fault::KillZk { host })
-                    }
-                    "kill-node" => {
-                        let port = s
-                            .port
-                            .as_ref()
-                            .ok_or_else(|| self.error(value, "fault", "`kill-node` needs `port`".into()))?;
-                        let signal = match &s.signal {
-                            Some(sig) => Signal::parse(sig.get_ref()).map_err(|e| self.error(sig, "signal", e))?,
-                            None => Signal::Kill,
-                        };
-                        Action::Fault(Fault::KillNode { host, port: *port.get_ref(), signal })
-                    }
+                let verb = value.get_ref().as_str();
+                // the keys each verb needs, and those it may have
+                let (needs, may): (&[&str], &[&str]) = match verb {
+                    "kill-zk" => (&["host"], &[]),
+                    "kill-node" => (&["host", "port"], &["signal"]),
+                    "delete-znode" => (&["path"], &[]),
                     other => {
                         return Err(self.error(
                             value,
                             "fault",
-                            format!("unknown fault {other:?}: use kill-zk or kill-node"),
-                        ))
+                            format!("unknown fault {other:?}: use kill-zk, kill-node or delete-znode"),
+                        ));
                     }
+                };
+                let given = [
+                    ("host", s.host.as_ref().map(Spanned::span)),
+                    ("port", s.port.as_ref().map(Spanned::span)),
+                    ("signal", s.signal.as_ref().map(Spanned::span)),
+                    ("path", s.path.as_ref().map(Spanned::span)),
+                ];
+                for (key, span) in given {
+                    match span {
+                        Some(span) if !needs.contains(&key) && !may.contains(&key) => {
+                            return Err(self.error_at(span, Some(key), format!("`{verb}` does not take `{key}`")));
+                        }
+                        None if needs.contains(&key) => {
+                            return Err(self.error(value, "fault", format!("`{verb}` needs `{key}`")));
+                        }
+                        _ => {}
+                    }
+                }
+                // every key the verb needs is present from here on
+                match verb {
+                    "kill-zk" => {
+                        Action::Fault(Fault::KillZk { host: self.host(s.host.as_ref().expect("checked"), bound)? })
+                    }
+                    "kill-node" => {
+                        let signal = match &s.signal {
+                            Some(sig) => Signal::parse(sig.get_ref()).map_err(|e| self.error(sig, "signal", e))?,
+                            None => Signal::Kill,
+                        };
+                        Action::Fault(Fault::KillNode {
+                            host: self.host(s.host.as_ref().expect("checked"), bound)?,
+                            port: *s.port.as_ref().expect("checked").get_ref(),
+                            signal,
+                        })
+                    }
+                    _ => Action::Fault(Fault::DeleteZnode {
+                        path: self.znode(s.path.as_ref().expect("checked"), "path", bound)?,
+                    }),
+                }
+            }
+            "mc" => {
+                let host = s.host.as_ref().ok_or_else(|| self.error(value, "mc", "`mc` needs `host`".into()))?;
+                let port = s.port.as_ref().ok_or_else(|| self.error(value, "mc", "`mc` needs `port`".into()))?;
+                Action::Mc {
+                    host: self.host(host, bound)?,
+                    port: *port.get_ref(),
+                    lines: self.template(value, "mc", bound)?,
                 }
             }
             "hold" => Action::Hold(self.duration(value, "hold")?),
@@ -296,14 +337,23 @@ impl Parser<'_> {
                 let what = match value.get_ref().as_str() {
                     "zk-leader" => Binding::ZkLeader,
                     "zk-follower" => Binding::ZkFollower,
+                    "ip" => {
+                        let host =
+                            s.host.as_ref().ok_or_else(|| self.error(value, "bind", "`ip` needs `host`".into()))?;
+                        Binding::Ip { host: self.host(host, bound)? }
+                    }
                     other => {
                         return Err(self.error(
                             value,
                             "bind",
-                            format!("unknown value {other:?} to bind: use zk-leader or zk-follower"),
+                            format!("unknown value {other:?} to bind: use zk-leader, zk-follower or ip"),
                         ))
                     }
                 };
+                if let (Some(host), false) = (&s.host, matches!(what, Binding::Ip { .. })) {
+                    let message = format!("`{}` does not take `host`", value.get_ref());
+                    return Err(self.error(host, "host", message));
+                }
                 let name =
                     s.as_.as_ref().ok_or_else(|| self.error(value, "bind", "`bind` needs `as = \"<name>\"`".into()))?;
                 if !is_name(name.get_ref()) {
@@ -346,19 +396,12 @@ impl Parser<'_> {
                 }
                 Check::Expect(Expect { exit: e.exit, contains })
             }
-            (None, None) if matches!(kind, "run" | "tree") => {
+            (None, None) if matches!(kind, "run" | "mc" | "tree") => {
                 return Err(self.error(value, kind, format!("a `{kind}` step needs `snapshot = true` or an `expect`")));
             }
             (None, None) => Check::Done,
         };
         Ok(Step { index, line: self.line_of(raw.span().start), action, check })
-    }
-
-    fn refuse<T>(&self, value: &Option<Spanned<T>>, key: &str, what: &str) -> Result<(), ScenarioError> {
-        match value {
-            Some(v) => Err(self.error(v, key, format!("`{what}` does not take `{key}`"))),
-            None => Ok(()),
-        }
     }
 
     fn template(&self, value: &Spanned<String>, key: &str, bound: &HashSet<String>) -> Result<Template, ScenarioError> {
@@ -373,6 +416,14 @@ impl Parser<'_> {
             }
         }
         Ok(Template(value.get_ref().clone()))
+    }
+
+    fn znode(&self, value: &Spanned<String>, key: &str, bound: &HashSet<String>) -> Result<Template, ScenarioError> {
+        let path = self.template(value, key, bound)?;
+        if !path.0.starts_with('/') {
+            return Err(self.error(value, key, format!("{:?} is not a znode path (it must start with /)", path.0)));
+        }
+        Ok(path)
     }
 
     fn host(&self, value: &Spanned<String>, bound: &HashSet<String>) -> Result<Template, ScenarioError> {
@@ -598,6 +649,51 @@ mod tests {
         assert!(message.contains("`zk-quorum` does not take `path`"), "{message}");
         let (at, _) = error(&format!("{HEAD}[[step]]\nwait = \"node-exited\"\nhost = \"memcached-9\"\nport = 1\n"));
         assert_eq!(at, "scenarios/x.toml:6: host");
+    }
+
+    #[test]
+    fn each_fault_verb_takes_its_own_keys() {
+        let ok = format!(
+            "{HEAD}[[step]]\nfault = \"delete-znode\"\npath = \"/arcus/cache_list/x\"\n\n\
+             [[step]]\nmc = \"ready\\nversion\"\nhost = \"memcached-1\"\nport = 11211\nsnapshot = true\n"
+        );
+        let s = parse(&ok).unwrap();
+        assert!(
+            matches!(&s.steps[0].action, Action::Fault(Fault::DeleteZnode { path }) if path.0 == "/arcus/cache_list/x")
+        );
+        assert!(matches!(&s.steps[1].action, Action::Mc { port: 11211, lines, .. } if lines.0 == "ready\nversion"));
+        let (at, message) = error(&format!("{HEAD}[[step]]\nfault = \"delete-znode\"\nhost = \"memcached-1\"\n"));
+        assert_eq!(at, "scenarios/x.toml:6: host");
+        assert!(message.contains("`delete-znode` does not take `host`"), "{message}");
+        let (at, message) = error(&format!("{HEAD}[[step]]\nfault = \"kill-node\"\nhost = \"memcached-1\"\n"));
+        assert_eq!(at, "scenarios/x.toml:5: fault");
+        assert!(message.contains("`kill-node` needs `port`"), "{message}");
+        let (at, _) = error(&format!("{HEAD}[[step]]\nfault = \"delete-znode\"\npath = \"arcus\"\n"));
+        assert_eq!(at, "scenarios/x.toml:6: path");
+        let (at, message) =
+            error(&format!("{HEAD}[[step]]\nmc = \"ready\"\nhost = \"memcached-1\"\nsnapshot = true\n"));
+        assert_eq!(at, "scenarios/x.toml:5: mc");
+        assert!(message.contains("`mc` needs `port`"), "{message}");
+    }
+
+    #[test]
+    fn reply_waits_and_ip_bindings_parse() {
+        let ok = format!(
+            "{HEAD}[[step]]\nbind = \"ip\"\nhost = \"memcached-1\"\nas = \"m1\"\n\n\
+             [[step]]\nfault = \"delete-znode\"\npath = \"/arcus/cache_list/svc/$m1:11211-memcached-1\"\n\n\
+             [[step]]\nwait = \"reply\"\nhost = \"memcached-1\"\nport = 11211\nsend = \"ready\"\nuntil = \"NOT_READY\"\n"
+        );
+        let s = parse(&ok).unwrap();
+        assert!(matches!(&s.steps[0].action, Action::Bind { what: Binding::Ip { .. }, name } if name == "m1"));
+        assert!(
+            matches!(&s.steps[2].action, Action::Wait { condition: Condition::Reply { until, .. }, .. } if until == "NOT_READY")
+        );
+        let (at, _) = error(&format!("{HEAD}[[step]]\nbind = \"zk-leader\"\nhost = \"memcached-1\"\nas = \"l\"\n"));
+        assert_eq!(at, "scenarios/x.toml:6: host");
+        let (at, message) =
+            error(&format!("{HEAD}[[step]]\nwait = \"reply\"\nhost = \"memcached-1\"\nport = 1\nsend = \"ready\"\n"));
+        assert_eq!(at, "scenarios/x.toml:5: wait");
+        assert!(message.contains("`reply` needs `until`"), "{message}");
     }
 
     #[test]

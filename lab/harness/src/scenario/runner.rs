@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 
 use super::artifacts::{now_ms, Event, RunDir};
-use super::{bind, command, fault, hold, runbook, tree, wait};
+use super::{bind, command, fault, hold, mc, runbook, tree, wait};
 use super::{Action, Binding, Check, Condition, Fault, Scenario, Step, Template};
 use crate::engine::Engine;
 use crate::lab::{self as labs, Lab, UpOptions, HOSTNAMES};
@@ -207,6 +207,11 @@ async fn perform(ctx: &mut Ctx<'_>, step: &Step) -> Result<(String, Option<Obser
             command::run(ctx, &host, &line).await?
         }
         Action::Runbook(s) => runbook::run(ctx, *s).await?,
+        Action::Mc { host, port, lines } => {
+            let host = ctx.host(host)?;
+            let lines = ctx.render(lines)?;
+            mc::run(ctx, &host, *port, &lines).await?
+        }
         Action::Tree(path) => {
             let path = ctx.render(path)?;
             tree::run(ctx, &path).await?
@@ -221,7 +226,7 @@ async fn perform(ctx: &mut Ctx<'_>, step: &Step) -> Result<(String, Option<Obser
             return Ok((String::new(), None));
         }
         Action::Bind { what, name } => {
-            let value = bind::run(ctx, *what, name).await?;
+            let value = bind::run(ctx, what, name).await?;
             return Ok((format!("${name} = {value}"), None));
         }
     };
@@ -256,10 +261,14 @@ fn describe(step: &Step) -> (&'static str, String) {
     match &step.action {
         Action::Run { command, host } => ("run", format!("{} on {}", command.0, host.0)),
         Action::Runbook(s) => ("runbook", s.name().to_string()),
+        Action::Mc { host, port, lines } => ("mc", format!("{} to {}:{port}", lines.0.replace('\n', "; "), host.0)),
         Action::Tree(path) => ("tree", path.0.clone()),
         Action::Wait { condition: Condition::ZkQuorum, .. } => ("wait", "zk-quorum".into()),
         Action::Wait { condition: Condition::ZkMode { host, mode }, .. } => {
             ("wait", format!("ZooKeeper on {} serving as {mode}", host.0))
+        }
+        Action::Wait { condition: Condition::Reply { host, port, send, until }, .. } => {
+            ("wait", format!("{until} from {}:{port} to {}", host.0, send.0))
         }
         Action::Wait { condition: Condition::NodeExited { host, port }, .. } => {
             ("wait", format!("the node {}:{port} exited", host.0))
@@ -267,6 +276,7 @@ fn describe(step: &Step) -> (&'static str, String) {
         Action::Wait { condition: Condition::Children { path, count }, .. } => {
             ("wait", format!("{count} children of {}", path.0))
         }
+        Action::Fault(Fault::DeleteZnode { path }) => ("fault", format!("delete-znode {}", path.0)),
         Action::Fault(Fault::KillZk { host }) => ("fault", format!("kill-zk on {}", host.0)),
         Action::Fault(Fault::KillNode { host, port, signal }) => {
             ("fault", format!("kill-node {}:{port} SIG{}", host.0, signal.name()))
@@ -274,6 +284,7 @@ fn describe(step: &Step) -> (&'static str, String) {
         Action::Hold(d) => ("hold", format!("{d:?}")),
         Action::Bind { what: Binding::ZkLeader, name } => ("bind", format!("zk-leader as {name}")),
         Action::Bind { what: Binding::ZkFollower, name } => ("bind", format!("zk-follower as {name}")),
+        Action::Bind { what: Binding::Ip { host }, name } => ("bind", format!("ip of {} as {name}", host.0)),
     }
 }
 

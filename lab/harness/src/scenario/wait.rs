@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 
+use super::mc;
 use super::runner::Ctx;
 use super::Condition;
 use crate::zk::{self, ZkSession};
@@ -54,6 +55,20 @@ pub(super) async fn run(ctx: &Ctx<'_>, condition: &Condition, deadline: Duration
             })
             .await?;
             Ok(format!("{host}: {mode}"))
+        }
+        Condition::Reply { host, port, send, until } => {
+            let host = ctx.host(host)?;
+            let send = ctx.render(send)?;
+            let what = format!("{until} from the node {host}:{port} to {send:?}");
+            let seen = wait::until(&what, deadline, Duration::from_millis(100), || async {
+                match mc::run(ctx, &host, *port, &send).await {
+                    Ok(o) if o.raw.lines().any(|l| l == format!("< {until}")) => Ok(o.raw),
+                    Ok(o) => Err(o.raw),
+                    Err(e) => Err(format!("{e:#}")),
+                }
+            })
+            .await?;
+            Ok(seen)
         }
         Condition::NodeExited { host, port } => {
             let host = ctx.host(host)?;
