@@ -52,10 +52,10 @@ pub async fn host_image() -> Result<String> {
     ensure_host_locked(&engine, &Progress::silent()).await
 }
 
-/// Every image reference of the lab's three kinds present on the engine.
+/// Every image reference of the lab's three kinds present on the engine, children first.
 pub async fn present(engine: &Engine) -> Result<Vec<String>> {
     let mut all = Vec::new();
-    for kind in ["base", "host", "admin"] {
+    for kind in ["admin", "host", "base"] {
         all.extend(engine.list_images(LABEL_IMAGE, kind).await?);
     }
     Ok(all)
