@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use arcus_lab::scenario::{self, RunOptions};
-use arcus_lab::Timing;
+use arcus_lab::{Flavour, Timing};
 
 /// The workspace's `scenarios/` directory.
 pub fn scenario_dir() -> PathBuf {
@@ -35,7 +35,8 @@ pub fn run_file(file: &Path) -> Result<(), String> {
     let shown = Path::new("scenarios").join(file.file_name().unwrap_or_default());
     let text = std::fs::read_to_string(file).map_err(|e| format!("{}: cannot read: {e}", shown.display()))?;
     let parsed = scenario::parse_str(&shown, &text).map_err(|e| e.to_string())?;
-    let options = RunOptions { snapshots: snapshot_dir(), timing: Timing::Fast };
+    let flavour = Flavour::from_option(None).map_err(|e| e.to_string())?;
+    let options = RunOptions { snapshots: snapshot_dir(), timing: Timing::Fast, flavour, keep_on_failure: false };
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     let report = runtime.block_on(scenario::run(&parsed, &options)).map_err(|e| format!("{e:#}"))?;
     eprintln!("{}: passed in {:.1?}; run directory {}", parsed.name, report.elapsed, report.run_dir.display());

@@ -39,6 +39,13 @@ pub struct RunArgs {
     /// Timing profile: fast (tickTime 500) or seed (the runbook's 2000).
     #[arg(long, default_value = "fast", value_parser = Timing::parse)]
     profile: Timing,
+    /// Use a user's arcus-memcached install prefix (bin/memcached, lib/) instead of the reference
+    /// node (default: $ARCUS_PREFIX if set).
+    #[arg(long, value_name = "PREFIX")]
+    arcus: Option<PathBuf>,
+    /// When a step fails, leave that lab up and print how to reach it and how to remove it.
+    #[arg(long)]
+    keep_on_failure: bool,
 }
 
 #[derive(Args)]
@@ -220,7 +227,12 @@ async fn gc() -> Result<ExitCode> {
 
 async fn run_scenarios(args: RunArgs) -> Result<ExitCode> {
     let root = arcus_lab::paths::workspace_root();
-    let options = RunOptions { snapshots: root.join("tests").join("snapshots"), timing: args.profile };
+    let options = RunOptions {
+        snapshots: root.join("tests").join("snapshots"),
+        timing: args.profile,
+        flavour: Flavour::from_option(args.arcus.as_deref())?,
+        keep_on_failure: args.keep_on_failure,
+    };
     let mut failed = 0;
     for name in &args.scenarios {
         let file = scenario_file(name)?;

@@ -13,7 +13,8 @@ use super::artifacts::{now_ms, Event, RunDir};
 use super::{bind, command, fault, hold, mc, runbook, tree, wait};
 use super::{Action, Binding, Check, Condition, Fault, Scenario, Step, Template};
 use crate::engine::Engine;
-use crate::lab::{self as labs, Lab, UpOptions, HOSTNAMES};
+use crate::flavour::Flavour;
+use crate::lab::{self as labs, Lab, Owner, UpOptions, HOSTNAMES};
 use crate::normalize::Normalizer;
 use crate::progress::Progress;
 use crate::timing::Timing;
@@ -24,6 +25,10 @@ pub struct RunOptions {
     /// Where the `.snap` files live (the conformance crate's `snapshots/`).
     pub snapshots: PathBuf,
     pub timing: Timing,
+    /// Which cache node the lab runs.
+    pub flavour: Flavour,
+    /// When a step fails, leave the lab up (kept until `lab down`) instead of tearing it down.
+    pub keep_on_failure: bool,
 }
 
 /// A passed run.
@@ -79,6 +84,10 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunReport>
     let engine = Engine::connect().await?;
     let mut up = UpOptions::owned(scenario.setup.level());
     up.timing = options.timing;
+    up.flavour = options.flavour.clone();
+    if options.keep_on_failure {
+        up.owner = Owner::Kept;
+    }
     let mut dir = RunDir::create(&up.run)?;
     let file = scenario.file.display().to_string();
     let place =
@@ -138,6 +147,14 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunReport>
     }
 
     dir.collect_logs(&lab).await;
+    if let (Some(e), true) = (&failed, options.keep_on_failure) {
+        dir.finish(&scenario.title, &file, "failed; lab kept");
+        let run = &lab.run;
+        anyhow::bail!(
+            "{e:#}\nthe lab is still up (--keep-on-failure): `cargo xtask lab status --run {run}`, \
+             `cargo xtask lab exec --run {run} HOST -- CMD`; remove it with `cargo xtask lab down --run {run}`"
+        );
+    }
     let t0 = now_ms();
     let down = labs::down(&engine, &lab.run).await;
     record(
