@@ -20,7 +20,8 @@ pub async fn run(args: TestArgs) -> Result<ExitCode> {
     for run in arcus_lab::lab::gc(&engine).await? {
         eprintln!("removed abandoned lab {run}");
     }
-    arcus_lab::images::ensure(&engine, &Flavour::Reference, &Progress::stderr()).await?;
+    // the flavour the scenarios will use: the reference node, or ARCUS_PREFIX
+    arcus_lab::images::ensure(&engine, &Flavour::from_option(None)?, &Progress::stderr()).await?;
     let ci = std::env::var("CI").is_ok_and(|v| v == "true");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut nextest = std::process::Command::new(cargo);
