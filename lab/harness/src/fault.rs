@@ -99,6 +99,30 @@ pub async fn kill_node(lab: &Lab, host: &str, port: u16, signal: Signal) -> Resu
     Ok(pid)
 }
 
+/// Kills a whole host: SIGKILL to its container (every process in it); returns once the
+/// container is no longer running.
+pub async fn kill_host(lab: &Lab, host: &str) -> Result<()> {
+    let container = &lab.host(host)?.container;
+    lab.engine.kill(container, "KILL").await?;
+    wait::until(&format!("the host {host} ({container}) to be down"), IN_EFFECT, POLL, || async {
+        match lab.engine.is_running(container).await {
+            Ok(false) => Ok(()),
+            Ok(true) => Err("still running".to_string()),
+            Err(e) => Err(format!("{e:#}")),
+        }
+    })
+    .await?;
+    Ok(())
+}
+
+/// Starts a killed host again (same address, same disk); returns once its sshd answers. Nothing
+/// of Arcus runs on it until a step starts it, as after a machine's reboot.
+pub async fn start_host(lab: &Lab, host: &str) -> Result<()> {
+    let container = &lab.host(host)?.container;
+    lab.engine.start(container).await?;
+    lab.wait_sshd(Duration::from_secs(30)).await
+}
+
 /// Deletes a znode and its subtree (children first), as an operator would with zkCli; returns
 /// the number of znodes deleted once the path is gone.
 pub async fn delete_znode(lab: &Lab, path: &str) -> Result<usize> {

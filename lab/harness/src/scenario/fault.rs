@@ -14,6 +14,16 @@ pub(super) async fn run(ctx: &Ctx<'_>, f: &Fault) -> Result<String> {
             fault::kill_zk(ctx.lab, &host).await?;
             Ok(format!("SIGKILL to ZooKeeper on {host}"))
         }
+        Fault::KillHost { host } => {
+            let host = ctx.host(host)?;
+            fault::kill_host(ctx.lab, &host).await?;
+            Ok(format!("SIGKILL to the host {host}"))
+        }
+        Fault::StartHost { host } => {
+            let host = ctx.host(host)?;
+            fault::start_host(ctx.lab, &host).await?;
+            Ok(format!("started the host {host}"))
+        }
         Fault::DeleteZnode { path } => {
             let path = ctx.render(path)?;
             let count = fault::delete_znode(ctx.lab, &path).await?;

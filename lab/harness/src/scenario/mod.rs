@@ -26,6 +26,10 @@
 //! signal = "KILL"
 //!
 //! [[step]]
+//! fault = "kill-host"        # SIGKILL to a whole host's container; "start-host" starts it again
+//! host = "memcached-3"
+//!
+//! [[step]]
 //! fault = "delete-znode"     # the operator deletes a znode and its subtree
 //! path = "/arcus/cache_list/ruo91-cloud/..."
 //!
@@ -207,6 +211,10 @@ pub enum Fault {
     KillZk { host: Template },
     /// A signal to the cache node listening on `port` on a host.
     KillNode { host: Template, port: u16, signal: Signal },
+    /// SIGKILL to a whole host (its container).
+    KillHost { host: Template },
+    /// Start a killed host again.
+    StartHost { host: Template },
     /// The operator deletes a znode (with its subtree).
     DeleteZnode { path: Template },
 }

@@ -274,14 +274,14 @@ impl Parser<'_> {
                 let verb = value.get_ref().as_str();
                 // the keys each verb needs, and those it may have
                 let (needs, may): (&[&str], &[&str]) = match verb {
-                    "kill-zk" => (&["host"], &[]),
+                    "kill-zk" | "kill-host" | "start-host" => (&["host"], &[]),
                     "kill-node" => (&["host", "port"], &["signal"]),
                     "delete-znode" => (&["path"], &[]),
                     other => {
                         return Err(self.error(
                             value,
                             "fault",
-                            format!("unknown fault {other:?}: use kill-zk, kill-node or delete-znode"),
+                            format!("unknown fault {other:?}: use kill-zk, kill-node, kill-host, start-host or delete-znode"),
                         ));
                     }
                 };
@@ -304,8 +304,13 @@ impl Parser<'_> {
                 }
                 // every key the verb needs is present from here on
                 match verb {
-                    "kill-zk" => {
-                        Action::Fault(Fault::KillZk { host: self.host(s.host.as_ref().expect("checked"), bound)? })
+                    "kill-zk" | "kill-host" | "start-host" => {
+                        let host = self.host(s.host.as_ref().expect("checked"), bound)?;
+                        Action::Fault(match verb {
+                            "kill-zk" => Fault::KillZk { host },
+                            "kill-host" => Fault::KillHost { host },
+                            _ => Fault::StartHost { host },
+                        })
                     }
                     "kill-node" => {
                         let signal = match &s.signal {
@@ -668,6 +673,11 @@ mod tests {
         let (at, message) = error(&format!("{HEAD}[[step]]\nfault = \"kill-node\"\nhost = \"memcached-1\"\n"));
         assert_eq!(at, "scenarios/x.toml:5: fault");
         assert!(message.contains("`kill-node` needs `port`"), "{message}");
+        let s = parse(&format!("{HEAD}[[step]]\nfault = \"kill-host\"\nhost = \"memcached-3\"\n\n[[step]]\nfault = \"start-host\"\nhost = \"memcached-3\"\n")).unwrap();
+        assert!(matches!(&s.steps[0].action, Action::Fault(Fault::KillHost { host }) if host.0 == "memcached-3"));
+        assert!(matches!(&s.steps[1].action, Action::Fault(Fault::StartHost { .. })));
+        let (at, _) = error(&format!("{HEAD}[[step]]\nfault = \"kill-host\"\nhost = \"memcached-3\"\nport = 1\n"));
+        assert_eq!(at, "scenarios/x.toml:7: port");
         let (at, _) = error(&format!("{HEAD}[[step]]\nfault = \"delete-znode\"\npath = \"arcus\"\n"));
         assert_eq!(at, "scenarios/x.toml:6: path");
         let (at, message) =

@@ -293,6 +293,8 @@ fn describe(step: &Step) -> (&'static str, String) {
         Action::Wait { condition: Condition::Children { path, count }, .. } => {
             ("wait", format!("{count} children of {}", path.0))
         }
+        Action::Fault(Fault::KillHost { host }) => ("fault", format!("kill-host {}", host.0)),
+        Action::Fault(Fault::StartHost { host }) => ("fault", format!("start-host {}", host.0)),
         Action::Fault(Fault::DeleteZnode { path }) => ("fault", format!("delete-znode {}", path.0)),
         Action::Fault(Fault::KillZk { host }) => ("fault", format!("kill-zk on {}", host.0)),
         Action::Fault(Fault::KillNode { host, port, signal }) => {
