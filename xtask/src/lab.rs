@@ -13,7 +13,8 @@ use clap::{Args, Subcommand};
 
 #[derive(Subcommand)]
 pub enum LabCommand {
-    /// Build the images if needed and start arcus, memcached-1..3 on a private network.
+    /// Build the images if needed, start arcus and memcached-1..3 on a private network, and go
+    /// through the runbook (steps 5-14) to a cloud of six nodes; prints the lab and the cloud.
     Up(UpArgs),
     /// Remove a lab: its containers and network (by label).
     Down(DownArgs),
