@@ -128,7 +128,8 @@ fn the_runbooks_sed_line_sets_the_default_zklist() {
     assert_eq!(before.matches("127.0.0.1:2181").count(), 1, "the default stands once in arcus.sh");
 
     // Runbook step 5, verbatim but for the addresses.
-    let out = in_scripts(&home.0, "sed -i 's/127.0.0.1:2181/172.17.0.3:2181,172.17.0.4:2181,172.17.0.5:2181/g' arcus.sh");
+    let out =
+        in_scripts(&home.0, "sed -i 's/127.0.0.1:2181/172.17.0.3:2181,172.17.0.4:2181,172.17.0.5:2181/g' arcus.sh");
     assert!(out.status.success());
     let after = std::fs::read_to_string(&script).unwrap();
     assert!(after.contains("\nzklist=\"172.17.0.3:2181,172.17.0.4:2181,172.17.0.5:2181\"\n"), "{after}");

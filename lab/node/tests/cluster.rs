@@ -285,7 +285,8 @@ async fn start_up_failures_exit_with_the_contract_codes() {
     // 76: a mapping with two services
     let mut node = spawn_on(&zk, two, &[]);
     assert_eq!(node.exit_code(Duration::from_secs(20)), 76);
-    assert!(node.log().iter().any(|l| l == &format!(
+    assert!(node.log().iter().any(|l| l
+        == &format!(
         "The server mapping exists but has 2(!= 1) mapping znodes. zpath=/arcus/cache_server_mapping/{PUBLIC_IP}:{two}"
     )));
     // 76: no ZooKeeper answering within the session timeout (-o 10)
