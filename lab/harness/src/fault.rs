@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 
 use crate::lab::Lab;
 use crate::wait;
-use crate::zk::{self, ZkSession};
+use crate::zk::ZkSession;
 
 /// How long a verb waits for its fault to take effect.
 const IN_EFFECT: Duration = Duration::from_secs(10);
@@ -129,24 +129,8 @@ pub async fn delete_znode(lab: &Lab, path: &str) -> Result<usize> {
     let session = ZkSession::connect(lab, IN_EFFECT).await?;
     let tree = session.tree(path).await?;
     anyhow::ensure!(!tree.0.is_empty(), "delete-znode: {path} does not exist");
-    // ZkSession only reads: a client of our own for the deletes (every address checked first)
-    let guard = lab.guard();
-    let servers = zk::ensemble(lab);
-    for addr in &servers {
-        guard.check(addr.ip())?;
-    }
-    let cluster = servers.iter().map(ToString::to_string).collect::<Vec<_>>().join(",");
-    let client = zookeeper_client::Client::connector()
-        .with_session_timeout(Duration::from_secs(10))
-        .with_connection_timeout(Duration::from_secs(2))
-        .connect(&cluster)
-        .await
-        .with_context(|| format!("delete-znode: connect to {cluster}"))?;
     for z in tree.0.iter().rev() {
-        match client.delete(&z.path, None).await {
-            Ok(()) | Err(zookeeper_client::Error::NoNode) => {}
-            Err(e) => return Err(e).with_context(|| format!("delete-znode: delete {}", z.path)),
-        }
+        session.delete(&z.path).await?;
     }
     wait::until(&format!("{path} to be gone"), IN_EFFECT, POLL, || async {
         match session.tree(path).await {

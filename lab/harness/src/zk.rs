@@ -131,6 +131,14 @@ impl ZkSession {
         Ok(ZnodeTree(nodes))
     }
 
+    /// Deletes one znode (any version); one already gone is fine.
+    pub async fn delete(&self, path: &str) -> Result<()> {
+        match self.client.delete(path, None).await {
+            Ok(()) | Err(zookeeper_client::Error::NoNode) => Ok(()),
+            Err(e) => Err(e).with_context(|| format!("delete znode {path}")),
+        }
+    }
+
     /// Children of `path`, sorted; none when it is missing.
     pub async fn children(&self, path: &str) -> Result<Vec<String>> {
         match self.client.list_children(path).await {
