@@ -1,7 +1,9 @@
 //! The binary's command line and `scripts/arcus.sh`, without ZooKeeper: usage, option errors, the
 //! zklist default the operator edits once (runbook step 5), early errors.
 
-use std::path::{Path, PathBuf};
+mod common;
+use common::TempDir;
+use std::path::Path;
 use std::process::{Command, Output};
 
 fn arcus(args: &[&str]) -> Output {
@@ -10,23 +12,6 @@ fn arcus(args: &[&str]) -> Output {
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8(bytes.to_vec()).unwrap()
-}
-
-/// A directory under the system's temp dir, removed when dropped (a failing test included).
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!("arcus-cli-{name}-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// A copy of the admin overlay's scripts/arcus.sh next to the built binary, as in /opt/arcus.

@@ -2,6 +2,8 @@
 //! inside a host container (its Debian jars, zkServer.sh, nc), and register/list/listall/unregister
 //! run from here against a standalone ZooKeeper, addressed by its bridge IP.
 
+mod common;
+use common::TempDir;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use testcontainers::core::{ExecCommand, WaitFor};
@@ -97,23 +99,6 @@ fn fixture(name: &str, ips: [&str; 3], dir: &Path) -> PathBuf {
     let path = dir.join(name.replace('/', "-"));
     std::fs::write(&path, text).unwrap();
     path
-}
-
-/// A directory under the system's temp dir, removed when dropped (a failing test included).
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!("arcus-admin-{name}-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 async fn client(zk: &str) -> Client {
