@@ -84,17 +84,13 @@ async fn ensure_host_locked(engine: &Engine, progress: &Progress) -> Result<Stri
 
 async fn ensure_admin_locked(engine: &Engine, host: &str, flavour: &Flavour, progress: &Progress) -> Result<String> {
     let mut context = BuildContext::from_dir(&images_dir().join("admin"))?;
+    let step = progress.step("building the arcus and memcached binaries (cargo build --release)");
+    let bins = build_binaries()?;
+    step.done();
+    context.add_file("arcus/bin/arcus", &bins.join("arcus"))?;
     match flavour {
-        Flavour::Reference => {
-            let step = progress.step("building the arcus and memcached binaries (cargo build --release)");
-            let bins = build_binaries()?;
-            step.done();
-            context.add_file("arcus/bin/memcached", &bins.join("memcached"))?;
-            context.add_file("arcus/bin/arcus", &bins.join("arcus"))?;
-        }
+        Flavour::Reference => context.add_file("arcus/bin/memcached", &bins.join("memcached"))?,
         Flavour::Arcus(prefix) => {
-            let bins = build_binaries()?;
-            context.add_file("arcus/bin/arcus", &bins.join("arcus"))?;
             context.add_file("arcus/bin/memcached", &prefix.join("bin/memcached"))?;
             context.add_dir("arcus/lib", &prefix.join("lib"))?;
         }
