@@ -324,6 +324,14 @@ impl Engine {
         self.docker.stop_container(name, Some(options)).await.map_err(call(format!("stop container {name}")))
     }
 
+    /// Stops a container gracefully (`docker stop -t <grace>`): SIGTERM to its init, SIGKILL once
+    /// `grace` has passed.
+    pub async fn stop_within(&self, name: &str, grace: Duration) -> Result<()> {
+        let options =
+            bollard::query_parameters::StopContainerOptions { t: Some(grace.as_secs() as i32), ..Default::default() };
+        self.docker.stop_container(name, Some(options)).await.map_err(call(format!("stop container {name}")))
+    }
+
     /// Sends a signal (`KILL`, `TERM`, ...) to the container's init.
     pub async fn kill(&self, name: &str, signal: &str) -> Result<()> {
         let options = KillContainerOptions { signal: signal.into() };

@@ -208,7 +208,9 @@ mod tests {
     #[test]
     fn trees_are_sorted_after_normalization_and_mark_ephemeral_nodes() {
         let n = lab();
-        let z = |path: &str, data: &str, ephemeral: bool| Znode { path: path.into(), data: data.into(), ephemeral };
+        let z = |path: &str, data: &str, ephemeral: bool| {
+            Znode::new(path.into(), data.into(), ephemeral as i64 * 0x1000a2b3c4d0001)
+        };
         // 10.213.7.9 sorts before .11 as text, but its name sorts after: order by normalized names
         let tree = ZnodeTree(vec![
             z("/arcus", "", false),

@@ -18,7 +18,29 @@ pub const CLIENT_PORT: u16 = 2181;
 pub struct Znode {
     pub path: String,
     pub data: String,
+    /// Whether the znode is ephemeral; always `owner.is_some()`.
     pub ephemeral: bool,
+    /// The session that owns an ephemeral znode (the stat's `ephemeralOwner`); `None` for a
+    /// persistent one.
+    pub owner: Option<SessionId>,
+}
+
+/// A ZooKeeper session id, shown as ZooKeeper logs it (`0x1000a2b3c4d0001`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+pub struct SessionId(pub u64);
+
+impl std::fmt::Display for SessionId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:#x}", self.0)
+    }
+}
+
+impl Znode {
+    /// A znode from its stat's ephemeral owner (0: persistent).
+    pub fn new(path: String, data: String, ephemeral_owner: i64) -> Znode {
+        let owner = (ephemeral_owner != 0).then_some(SessionId(ephemeral_owner as u64));
+        Znode { path, data, ephemeral: owner.is_some(), owner }
+    }
 }
 
 /// A znode subtree, parents before children, children sorted by name.
@@ -26,13 +48,13 @@ pub struct Znode {
 pub struct ZnodeTree(pub Vec<Znode>);
 
 impl ZnodeTree {
-    /// One line per znode: `path` (`  [ephemeral]`) (` = data` when there is data).
+    /// One line per znode: `path` (`  [ephemeral <owner>]`) (` = data` when there is data).
     pub fn render(&self) -> String {
         let mut out = String::new();
         for z in &self.0 {
             out.push_str(&z.path);
-            if z.ephemeral {
-                out.push_str("  [ephemeral]");
+            if let Some(owner) = z.owner {
+                out.push_str(&format!("  [ephemeral {owner}]"));
             }
             if !z.data.is_empty() {
                 out.push_str(" = ");
@@ -118,11 +140,7 @@ impl ZkSession {
                 Err(zookeeper_client::Error::NoNode) => continue,
                 Err(e) => return Err(e).with_context(|| format!("list children of {path}")),
             };
-            nodes.push(Znode {
-                path: path.clone(),
-                data: String::from_utf8_lossy(&data).into_owned(),
-                ephemeral: stat.ephemeral_owner != 0,
-            });
+            nodes.push(Znode::new(path.clone(), String::from_utf8_lossy(&data).into_owned(), stat.ephemeral_owner));
             children.sort();
             for child in children.into_iter().rev() {
                 stack.push(if path == "/" { format!("/{child}") } else { format!("{path}/{child}") });

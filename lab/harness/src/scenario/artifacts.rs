@@ -1,8 +1,10 @@
-//! A run's directory `target/arcus-lab/runs/<run-id>/`: `events.jsonl` (one line per setup, step
-//! and teardown, with times and outcome), each observed step's raw output, every host's container
-//! log and syslog, `timings.json` (each wait, and its time since the last fault), `summary.md`,
-//! and the `runs/latest` link.
+//! A run's directory `target/arcus-lab/runs/<run-id>/`: `events.jsonl` (one line per setup, step,
+//! heal before teardown and teardown, with times and outcome; a measure step's line carries its
+//! measurement), each observed step's raw output, every host's container log and syslog,
+//! `timings.json` (`waits`: each wait and its time since the last fault; `measures`: each measure
+//! step's value by name), `summary.md`, and the `runs/latest` link.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::Write;
 use std::path::PathBuf;
@@ -22,7 +24,7 @@ pub(super) struct RunDir {
 /// One line of events.jsonl; times are milliseconds since the Unix epoch.
 #[derive(Debug, Clone, serde::Serialize)]
 pub(super) struct Event {
-    /// `setup`, `step`, `teardown`.
+    /// `setup`, `step`, `teardown` (its `heal` event, then the teardown itself).
     pub phase: String,
     pub step: Option<usize>,
     pub kind: String,
@@ -33,6 +35,31 @@ pub(super) struct Event {
     /// `ok` or `failed`.
     pub outcome: String,
     pub detail: String,
+    /// A measure step's measurement (also when it failed its bounds).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub measure: Option<Measurement>,
+}
+
+/// What a measure step measured: the time from the end of the step labelled `from` to the end of
+/// the step labelled `to`, with the bounds it was held to.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub(super) struct Measurement {
+    pub name: String,
+    pub ms: u128,
+    pub from: String,
+    pub from_step: usize,
+    pub to: String,
+    pub to_step: usize,
+    pub min_ms: Option<u128>,
+    pub max_ms: Option<u128>,
+}
+
+/// timings.json.
+#[derive(serde::Serialize)]
+struct Timings<'a> {
+    waits: Vec<Timing<'a>>,
+    /// By measure name.
+    measures: BTreeMap<&'a str, &'a Measurement>,
 }
 
 /// One line of timings.json: how long a wait took, and how long after the last fault it ended
@@ -102,12 +129,15 @@ impl RunDir {
 
     /// timings.json and summary.md, from the events.
     pub fn finish(&self, title: &str, file: &str, outcome: &str) {
-        let mut timings = Vec::new();
+        let mut timings = Timings { waits: Vec::new(), measures: BTreeMap::new() };
         let mut last_fault: Option<&Event> = None;
         for e in &self.events {
+            if let Some(m) = &e.measure {
+                timings.measures.insert(&m.name, m);
+            }
             match e.kind.as_str() {
                 "fault" if e.outcome == "ok" => last_fault = Some(e),
-                "wait" if e.outcome == "ok" => timings.push(Timing {
+                "wait" if e.outcome == "ok" => timings.waits.push(Timing {
                     step: e.step,
                     what: &e.what,
                     waited_ms: e.elapsed_ms,
@@ -128,6 +158,13 @@ impl RunDir {
             let step = e.step.map(|s| s.to_string()).unwrap_or_default();
             let what = e.what.replace('|', "\\|");
             md.push_str(&format!("| {step} | {} | {what} | {} | {} |\n", e.kind, e.elapsed_ms, e.outcome));
+        }
+        let measures: Vec<&Event> = self.events.iter().filter(|e| e.measure.is_some()).collect();
+        if !measures.is_empty() {
+            md.push_str("\n## Measures\n\n");
+            for e in measures {
+                md.push_str(&format!("- {} ({})\n", e.detail, e.outcome));
+            }
         }
         self.write("summary.md", &md);
     }

@@ -29,5 +29,5 @@ pub(super) fn observed(ctx: &Ctx<'_>, host: &str, command: &str, out: &ExecOutpu
         }
     }
     raw.push_str(&format!("--- exit {}\n", out.exit));
-    Observed { text: ctx.normalizer.text(&raw), raw, exit: Some(out.exit) }
+    Observed { text: ctx.normalizer.text(&raw), raw, exit: Some(out.exit), tree: None }
 }

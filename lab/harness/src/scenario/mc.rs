@@ -78,5 +78,5 @@ pub(super) async fn run(ctx: &Ctx<'_>, host: &str, port: u16, lines: &str) -> Re
             format!("no closing reply line to {line:?} from {host}:{port} within {REPLY:?}; got:\n{raw}")
         })??;
     }
-    Ok(Observed { text: ctx.normalizer.text(&raw), raw, exit: None })
+    Ok(Observed { text: ctx.normalizer.text(&raw), raw, exit: None, tree: None })
 }

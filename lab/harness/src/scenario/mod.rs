@@ -1,9 +1,10 @@
 //! Scenarios: the model of a scenario file (`scenarios/*.toml`), its parser and its runner.
 //!
 //! A scenario is a title, a setup level and a list of steps from a closed vocabulary; each step
-//! kind lives in a file of its own (`command`, `runbook`, `mc`, `tree`, `wait`, `fault`, `hold`, `bind`).
-//! `parse` checks a whole file before any lab exists; `runner` brings a lab up, runs the steps,
-//! checks snapshots and expectations, records the run and always tears the lab down.
+//! kind lives in a file of its own (`command`, `runbook`, `mc`, `tree`, `wait`, `fault`, `hold`, `bind`,
+//! `measure`). `parse` checks a whole file before any lab exists; `runner` brings a lab up, runs
+//! the steps, checks snapshots and expectations, records the run, heals what the faults left
+//! (network rules, paused hosts) and always tears the lab down.
 //!
 //! # The file format
 //!
@@ -16,8 +17,9 @@
 //! as = "leader"
 //!
 //! [[step]]
-//! fault = "kill-zk"          # SIGKILL to the ZooKeeper JVM on host
-//! host = "$leader"
+//! fault = "kill-zk"          # SIGKILL to the ZooKeeper JVM on host; "stop-zk" / "start-zk": bin/zkServer.sh stop / start
+//! host = "$leader"           # (start-zk returns once the server answers a four-letter word, serving or not)
+//! label = "killed"           # any step may carry a label: `measure` and `expect.same_sessions` refer to it
 //!
 //! [[step]]
 //! fault = "kill-node"        # a signal (KILL, TERM, INT, STOP, CONT; default KILL) to the node on host:port
@@ -26,8 +28,23 @@
 //! signal = "KILL"
 //!
 //! [[step]]
-//! fault = "kill-host"        # SIGKILL to a whole host's container; "start-host" starts it again
-//! host = "memcached-3"
+//! fault = "kill-host"        # SIGKILL to a whole host's container; "stop-host": docker stop (SIGTERM, then
+//! host = "memcached-3"       # SIGKILL after 10 s); "start-host" starts it again; "pause-host" / "resume-host":
+//!                            # docker pause / unpause (every process of the host frozen)
+//!
+//! [[step]]
+//! fault = "partition"        # packets between the two sets of hosts dropped, both directions (silence, not refusal)
+//! hosts = ["memcached-3"]
+//! from = ["memcached-1", "memcached-2"]
+//!
+//! [[step]]
+//! fault = "cut-zk-ports"     # host can reach no ZooKeeper client port 2181 (its own server's included); its
+//! host = "memcached-3"       # server keeps serving the others and the quorum ports stay open. "isolate" with
+//!                            # host: that host partitioned from all the others
+//!
+//! [[step]]
+//! fault = "heal"             # every network fault on every host removed (the runner heals and resumes what is
+//!                            # left before teardown by itself)
 //!
 //! [[step]]
 //! fault = "delete-znode"     # the operator deletes a znode and its subtree
@@ -44,6 +61,14 @@
 //!                            # "zk-mode" with host and mode, "node-exited" with host and port,
 //!                            # "reply" with host, port, send (a line) and until (a reply line)
 //! timeout = "20s"            # optional; default from the timing profile (fast: 30 s)
+//! label = "gone"
+//!
+//! [[step]]
+//! measure = "removal delay"  # the time from the end of step `from` to the end of step `to` (labels of
+//! from = "killed"            # earlier steps, `to` after `from`), into timings.json and the events by name
+//! to = "gone"
+//! expect.min = "6s"          # optional bounds; outside them the step fails
+//! expect.max = "13s"
 //!
 //! [[step]]
 //! hold = "5s"                # ms, s or m; the only sleep
@@ -58,10 +83,13 @@
 //! [[step]]
 //! tree = "/arcus/cache_list" # the znode subtree, normalized and sorted
 //! expect.contains = "ephemeral"          # or a list; `expect.exit = 0` for `run`
+//! expect.same_sessions = "before"        # every ephemeral znode has the owner (session) it had in the
+//!                                        # earlier tree step labelled "before", and the paths are the same
 //! ```
 //!
-//! `run`, `mc` and `tree` need `snapshot = true` or an `expect`; `runbook` may have one; the other kinds
-//! take neither (they fail by themselves). Each kind takes only its own keys.
+//! `run`, `mc` and `tree` need `snapshot = true` or an `expect`; `runbook` may have one; `measure` may
+//! have `expect.min`/`expect.max`; the other kinds take neither (they fail by themselves). A tree
+//! step's `expect.same_sessions` may go with `snapshot = true`. Each kind takes only its own keys.
 
 mod artifacts;
 mod bind;
@@ -69,6 +97,7 @@ mod command;
 mod fault;
 mod hold;
 mod mc;
+mod measure;
 mod parse;
 mod runbook;
 mod runner;
@@ -145,6 +174,8 @@ pub struct Step {
     pub index: usize,
     /// The line of its `[[step]]` header.
     pub line: usize,
+    /// `label = "<name>"`: how `measure` and `expect.same_sessions` refer to the step.
+    pub label: Option<String>,
     pub action: Action,
     pub check: Check,
 }
@@ -179,8 +210,9 @@ pub enum Action {
     Runbook(RunbookStep),
     /// `mc = "<line>\n<line>..."`: protocol lines to the node on `host`:`port`.
     Mc { host: Template, port: u16, lines: Template },
-    /// `tree = "<path>"`: the znode subtree under path.
-    Tree(Template),
+    /// `tree = "<path>"`: the znode subtree under path; with `expect.same_sessions = "<label>"`, its
+    /// ephemeral znodes must have the owners they had in that earlier tree step.
+    Tree { path: Template, same_sessions: Option<String> },
     /// `wait = "<condition>"` within `timeout` (default from the timing profile).
     Wait { condition: Condition, timeout: Option<Duration> },
     /// `fault = "<verb>"`: returns once the fault is in effect.
@@ -189,6 +221,9 @@ pub enum Action {
     Hold(Duration),
     /// `bind = "<what>"` `as = "<name>"`: later steps may use `$name`.
     Bind { what: Binding, name: String },
+    /// `measure = "<name>"`: the time between the ends of the steps labelled `from` and `to`,
+    /// within the bounds if given.
+    Measure { name: String, from: String, to: String, min: Option<Duration>, max: Option<Duration> },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -209,12 +244,30 @@ pub enum Condition {
 pub enum Fault {
     /// SIGKILL to the ZooKeeper JVM on a host.
     KillZk { host: Template },
+    /// `bin/zkServer.sh stop` on a host.
+    StopZk { host: Template },
+    /// `bin/zkServer.sh start` on a host.
+    StartZk { host: Template },
     /// A signal to the cache node listening on `port` on a host.
     KillNode { host: Template, port: u16, signal: Signal },
     /// SIGKILL to a whole host (its container).
     KillHost { host: Template },
-    /// Start a killed host again.
+    /// A graceful stop of a whole host (docker stop).
+    StopHost { host: Template },
+    /// Start a killed or stopped host again.
     StartHost { host: Template },
+    /// Freeze a whole host (docker pause).
+    PauseHost { host: Template },
+    /// Thaw a paused host.
+    ResumeHost { host: Template },
+    /// Drop every packet between the hosts of `hosts` and those of `from`, both directions.
+    Partition { hosts: Vec<Template>, from: Vec<Template> },
+    /// Partition a host from all the others.
+    Isolate { host: Template },
+    /// A host can no longer reach any ZooKeeper client port; its server keeps serving the others.
+    CutZkPorts { host: Template },
+    /// Remove every network fault on every host.
+    Heal,
     /// The operator deletes a znode (with its subtree).
     DeleteZnode { path: Template },
 }

@@ -1,7 +1,8 @@
 //! The scenario file parser: TOML into the model, every mistake reported as file:line and key
-//! before any lab is started (unknown keys, step kinds, hosts, durations, unbound `$names`).
+//! before any lab is started (unknown keys, step kinds, hosts, durations, unbound `$names`,
+//! unknown or repeated labels).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::path::Path;
 use std::time::Duration;
@@ -34,7 +35,12 @@ struct RawStep {
     fault: Option<Spanned<String>>,
     hold: Option<Spanned<String>>,
     bind: Option<Spanned<String>>,
+    measure: Option<Spanned<String>>,
+    label: Option<Spanned<String>>,
     host: Option<Spanned<String>>,
+    hosts: Option<Spanned<Vec<String>>>,
+    from: Option<Spanned<OneOrMany>>,
+    to: Option<Spanned<String>>,
     port: Option<Spanned<u16>>,
     signal: Option<Spanned<String>>,
     mode: Option<Spanned<String>>,
@@ -53,18 +59,43 @@ struct RawStep {
 #[serde(deny_unknown_fields)]
 struct RawExpect {
     exit: Option<i64>,
-    contains: Option<Contains>,
+    contains: Option<OneOrMany>,
+    same_sessions: Option<Spanned<String>>,
+    min: Option<Spanned<String>>,
+    max: Option<Spanned<String>>,
 }
 
+/// A string or a list of strings (`contains`; `from`: a label for `measure`, hosts for `partition`).
 #[derive(Deserialize)]
 #[serde(untagged)]
-enum Contains {
+enum OneOrMany {
     One(String),
     Many(Vec<String>),
 }
 
+/// Step kinds that take a key.
+type KindList = &'static [&'static str];
+
 /// The step kinds, in the order they are looked for.
-const KINDS: [&str; 8] = ["run", "runbook", "mc", "tree", "wait", "fault", "hold", "bind"];
+const KINDS: [&str; 9] = ["run", "runbook", "mc", "tree", "wait", "fault", "hold", "bind", "measure"];
+
+/// The fault verbs.
+const FAULTS: [&str; 14] = [
+    "kill-zk",
+    "stop-zk",
+    "start-zk",
+    "kill-node",
+    "kill-host",
+    "stop-host",
+    "start-host",
+    "pause-host",
+    "resume-host",
+    "partition",
+    "isolate",
+    "cut-zk-ports",
+    "heal",
+    "delete-znode",
+];
 
 /// Reads and checks a scenario file.
 pub fn parse(file: &Path) -> Result<Scenario, ScenarioError> {
@@ -87,13 +118,23 @@ pub fn parse_str(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
             format!("unknown setup {:?}: use one of {}", raw.setup.get_ref(), Setup::NAMES.join(", ")),
         )
     })?;
-    let mut bound = HashSet::new();
+    let mut seen = Seen::default();
     let mut steps = Vec::new();
     for (i, raw_step) in raw.step.iter().enumerate() {
-        steps.push(p.step(i + 1, raw_step, &mut bound)?);
+        steps.push(p.step(i + 1, raw_step, &mut seen)?);
     }
     let name = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     Ok(Scenario { name, file: file.to_path_buf(), title: raw.title.into_inner(), setup, steps })
+}
+
+/// What earlier steps defined: `$names`, labels, measure names.
+#[derive(Default)]
+struct Seen {
+    bound: HashSet<String>,
+    /// label → (step index, line, step kind)
+    labels: HashMap<String, (usize, usize, &'static str)>,
+    /// measure name → step index
+    measures: HashMap<String, usize>,
 }
 
 struct Parser<'a> {
@@ -120,10 +161,11 @@ impl Parser<'_> {
         ScenarioError::Invalid { file: self.file.clone(), line, key, message }
     }
 
-    fn step(&self, index: usize, raw: &Spanned<RawStep>, bound: &mut HashSet<String>) -> Result<Step, ScenarioError> {
+    fn step(&self, index: usize, raw: &Spanned<RawStep>, seen: &mut Seen) -> Result<Step, ScenarioError> {
         let s = raw.get_ref();
-        let kinds: Vec<(&str, &Spanned<String>)> =
-            [&s.run, &s.runbook, &s.mc, &s.tree, &s.wait, &s.fault, &s.hold, &s.bind]
+        let bound = &seen.bound;
+        let kinds: Vec<(&'static str, &Spanned<String>)> =
+            [&s.run, &s.runbook, &s.mc, &s.tree, &s.wait, &s.fault, &s.hold, &s.bind, &s.measure]
                 .into_iter()
                 .zip(KINDS)
                 .filter_map(|(value, kind)| value.as_ref().map(|v| (kind, v)))
@@ -146,19 +188,23 @@ impl Parser<'_> {
             }
         };
 
-        // the keys each kind takes besides its own
+        // the keys each kind takes besides its own (`label` goes with every kind)
         let allowed: &[&str] = match kind {
             "run" => &["host", "snapshot", "expect"],
             "runbook" => &["snapshot", "expect"],
             "tree" => &["snapshot", "expect"],
             "wait" => &["path", "count", "host", "port", "mode", "send", "until", "timeout"],
-            "fault" => &["host", "port", "signal", "path"],
+            "fault" => &["host", "hosts", "from", "port", "signal", "path"],
             "mc" => &["host", "port", "snapshot", "expect"],
             "bind" => &["as", "host"],
+            "measure" => &["from", "to", "expect"],
             _ => &[],
         };
-        let present: [(&str, Option<Range<usize>>); 12] = [
+        let present: [(&str, Option<Range<usize>>); 15] = [
             ("host", s.host.as_ref().map(Spanned::span)),
+            ("hosts", s.hosts.as_ref().map(Spanned::span)),
+            ("from", s.from.as_ref().map(Spanned::span)),
+            ("to", s.to.as_ref().map(Spanned::span)),
             ("mode", s.mode.as_ref().map(Spanned::span)),
             ("send", s.send.as_ref().map(Spanned::span)),
             ("until", s.until.as_ref().map(Spanned::span)),
@@ -184,6 +230,32 @@ impl Parser<'_> {
             }
         }
 
+        // which keys of `expect` each kind takes
+        let expect = s.expect.as_ref();
+        if let Some(expect) = expect {
+            let e = expect.get_ref();
+            // each key, where it is written, and the step kinds that take it
+            let given: [(&str, Option<Range<usize>>, KindList); 5] = [
+                ("exit", e.exit.map(|_| expect.span()), &["run"]),
+                ("contains", e.contains.as_ref().map(|_| expect.span()), &["run", "runbook", "mc", "tree"]),
+                ("same_sessions", e.same_sessions.as_ref().map(Spanned::span), &["tree"]),
+                ("min", e.min.as_ref().map(Spanned::span), &["measure"]),
+                ("max", e.max.as_ref().map(Spanned::span), &["measure"]),
+            ];
+            for (key, span, kinds) in given {
+                if let Some(span) = span {
+                    if !kinds.contains(&kind) {
+                        let message = if key == "exit" {
+                            format!("a `{kind}` step has no exit status")
+                        } else {
+                            format!("a `{kind}` step does not take `expect.{key}` (only {})", kinds.join(", "))
+                        };
+                        return Err(self.error_at(span, Some(&format!("expect.{key}")), message));
+                    }
+                }
+            }
+        }
+
         let action = match kind {
             "run" => {
                 let host = match &s.host {
@@ -195,7 +267,26 @@ impl Parser<'_> {
             "runbook" => Action::Runbook(
                 RunbookStep::parse(value.get_ref()).map_err(|e| self.error(value, "runbook", format!("{e:#}")))?,
             ),
-            "tree" => Action::Tree(self.znode(value, "tree", bound)?),
+            "tree" => {
+                let same_sessions = match expect.and_then(|e| e.get_ref().same_sessions.as_ref()) {
+                    Some(label) => {
+                        let (step, _, of) = self.label_ref(label, "expect.same_sessions", seen)?;
+                        if of != "tree" {
+                            return Err(self.error(
+                                label,
+                                "expect.same_sessions",
+                                format!(
+                                    "{:?} labels step {step}, a `{of}` step: name an earlier tree step",
+                                    label.get_ref()
+                                ),
+                            ));
+                        }
+                        Some(label.get_ref().clone())
+                    }
+                    None => None,
+                };
+                Action::Tree { path: self.znode(value, "tree", bound)?, same_sessions }
+            }
             "wait" => {
                 let timeout = s.timeout.as_ref().map(|t| self.duration(t, "timeout")).transpose()?;
                 let cond = value.get_ref().as_str();
@@ -274,59 +365,64 @@ impl Parser<'_> {
                 let verb = value.get_ref().as_str();
                 // the keys each verb needs, and those it may have
                 let (needs, may): (&[&str], &[&str]) = match verb {
-                    "kill-zk" | "kill-host" | "start-host" => (&["host"], &[]),
+                    "kill-zk" | "stop-zk" | "start-zk" | "kill-host" | "stop-host" | "start-host" | "pause-host"
+                    | "resume-host" | "isolate" | "cut-zk-ports" => (&["host"], &[]),
                     "kill-node" => (&["host", "port"], &["signal"]),
+                    "partition" => (&["hosts", "from"], &[]),
+                    "heal" => (&[], &[]),
                     "delete-znode" => (&["path"], &[]),
                     other => {
                         return Err(self.error(
                             value,
                             "fault",
-                            format!("unknown fault {other:?}: use kill-zk, kill-node, kill-host, start-host or delete-znode"),
+                            format!("unknown fault {other:?}: use {}", FAULTS.join(", ")),
                         ));
                     }
                 };
                 let given = [
                     ("host", s.host.as_ref().map(Spanned::span)),
+                    ("hosts", s.hosts.as_ref().map(Spanned::span)),
+                    ("from", s.from.as_ref().map(Spanned::span)),
                     ("port", s.port.as_ref().map(Spanned::span)),
                     ("signal", s.signal.as_ref().map(Spanned::span)),
                     ("path", s.path.as_ref().map(Spanned::span)),
                 ];
-                for (key, span) in given {
-                    match span {
-                        Some(span) if !needs.contains(&key) && !may.contains(&key) => {
-                            return Err(self.error_at(span, Some(key), format!("`{verb}` does not take `{key}`")));
+                // a stray key first: it is often the needed one misspelt or misplaced
+                for (key, span) in &given {
+                    if let Some(span) = span {
+                        if !needs.contains(key) && !may.contains(key) {
+                            let message = format!("`{verb}` does not take `{key}`");
+                            return Err(self.error_at(span.clone(), Some(key), message));
                         }
-                        None if needs.contains(&key) => {
-                            return Err(self.error(value, "fault", format!("`{verb}` needs `{key}`")));
-                        }
-                        _ => {}
                     }
                 }
+                if let Some((key, _)) = given.iter().find(|(key, span)| span.is_none() && needs.contains(key)) {
+                    return Err(self.error(value, "fault", format!("`{verb}` needs `{key}`")));
+                }
                 // every key the verb needs is present from here on
-                match verb {
-                    "kill-zk" | "kill-host" | "start-host" => {
-                        let host = self.host(s.host.as_ref().expect("checked"), bound)?;
-                        Action::Fault(match verb {
-                            "kill-zk" => Fault::KillZk { host },
-                            "kill-host" => Fault::KillHost { host },
-                            _ => Fault::StartHost { host },
-                        })
-                    }
+                let host = || self.host(s.host.as_ref().expect("checked"), bound);
+                Action::Fault(match verb {
+                    "kill-zk" => Fault::KillZk { host: host()? },
+                    "stop-zk" => Fault::StopZk { host: host()? },
+                    "start-zk" => Fault::StartZk { host: host()? },
+                    "kill-host" => Fault::KillHost { host: host()? },
+                    "stop-host" => Fault::StopHost { host: host()? },
+                    "start-host" => Fault::StartHost { host: host()? },
+                    "pause-host" => Fault::PauseHost { host: host()? },
+                    "resume-host" => Fault::ResumeHost { host: host()? },
+                    "isolate" => Fault::Isolate { host: host()? },
+                    "cut-zk-ports" => Fault::CutZkPorts { host: host()? },
+                    "heal" => Fault::Heal,
                     "kill-node" => {
                         let signal = match &s.signal {
                             Some(sig) => Signal::parse(sig.get_ref()).map_err(|e| self.error(sig, "signal", e))?,
                             None => Signal::Kill,
                         };
-                        Action::Fault(Fault::KillNode {
-                            host: self.host(s.host.as_ref().expect("checked"), bound)?,
-                            port: *s.port.as_ref().expect("checked").get_ref(),
-                            signal,
-                        })
+                        Fault::KillNode { host: host()?, port: *s.port.as_ref().expect("checked").get_ref(), signal }
                     }
-                    _ => Action::Fault(Fault::DeleteZnode {
-                        path: self.znode(s.path.as_ref().expect("checked"), "path", bound)?,
-                    }),
-                }
+                    "partition" => self.partition(s, bound)?,
+                    _ => Fault::DeleteZnode { path: self.znode(s.path.as_ref().expect("checked"), "path", bound)? },
+                })
             }
             "mc" => {
                 let host = s.host.as_ref().ok_or_else(|| self.error(value, "mc", "`mc` needs `host`".into()))?;
@@ -338,6 +434,7 @@ impl Parser<'_> {
                 }
             }
             "hold" => Action::Hold(self.duration(value, "hold")?),
+            "measure" => self.measure(index, value, s, seen)?,
             "bind" => {
                 let what = match value.get_ref().as_str() {
                     "zk-leader" => Binding::ZkLeader,
@@ -368,59 +465,237 @@ impl Parser<'_> {
                         format!("{:?} is not a name: letters, digits and _ (not first)", name.get_ref()),
                     ));
                 }
-                bound.insert(name.get_ref().clone());
+                seen.bound.insert(name.get_ref().clone());
                 Action::Bind { what, name: name.get_ref().clone() }
             }
             _ => unreachable!("KINDS is closed"),
         };
 
-        let check = match (&s.snapshot, &s.expect) {
-            (Some(snap), Some(_)) => {
+        // the output checks; `same_sessions` and a measure's bounds live in the action
+        let (exit, contains) = match expect.map(Spanned::get_ref) {
+            Some(e) => (
+                e.exit,
+                match &e.contains {
+                    None => Vec::new(),
+                    Some(OneOrMany::One(one)) => vec![one.clone()],
+                    Some(OneOrMany::Many(many)) => many.clone(),
+                },
+            ),
+            None => (None, Vec::new()),
+        };
+        let on_output = exit.is_some() || !contains.is_empty();
+        let check = match (&s.snapshot, on_output) {
+            (Some(snap), true) => {
                 return Err(self.error(snap, "snapshot", "a step has `snapshot = true` or `expect`, not both".into()))
             }
-            (Some(snap), None) if !*snap.get_ref() => {
+            (Some(snap), false) if !*snap.get_ref() => {
                 return Err(self.error(
                     snap,
                     "snapshot",
                     "`snapshot = false`: leave it out and give `expect` instead".into(),
                 ));
             }
-            (Some(_), None) => Check::Snapshot,
-            (None, Some(expect)) => {
-                let e = expect.get_ref();
-                let contains = match &e.contains {
-                    None => Vec::new(),
-                    Some(Contains::One(one)) => vec![one.clone()],
-                    Some(Contains::Many(many)) => many.clone(),
-                };
-                if e.exit.is_some() && kind != "run" {
-                    return Err(self.error(expect, "expect.exit", format!("a `{kind}` step has no exit status")));
+            (Some(_), false) => Check::Snapshot,
+            (None, true) => Check::Expect(Expect { exit, contains }),
+            (None, false) => {
+                if let Some(expect) = expect {
+                    let e = expect.get_ref();
+                    if e.same_sessions.is_none() && e.min.is_none() && e.max.is_none() {
+                        return Err(self.error(
+                            expect,
+                            "expect",
+                            "an empty expectation: give `exit` or `contains`".into(),
+                        ));
+                    }
                 }
-                if e.exit.is_none() && contains.is_empty() {
-                    return Err(self.error(expect, "expect", "an empty expectation: give `exit` or `contains`".into()));
+                let relation = matches!(&action, Action::Tree { same_sessions: Some(_), .. });
+                if matches!(kind, "run" | "mc" | "tree") && !relation {
+                    return Err(self.error(
+                        value,
+                        kind,
+                        format!("a `{kind}` step needs `snapshot = true` or an `expect`"),
+                    ));
                 }
-                Check::Expect(Expect { exit: e.exit, contains })
+                Check::Done
             }
-            (None, None) if matches!(kind, "run" | "mc" | "tree") => {
-                return Err(self.error(value, kind, format!("a `{kind}` step needs `snapshot = true` or an `expect`")));
-            }
-            (None, None) => Check::Done,
         };
-        Ok(Step { index, line: self.line_of(raw.span().start), action, check })
+
+        // a step's own label is for later steps only
+        let label = match &s.label {
+            Some(label) => {
+                let name = label.get_ref();
+                if !is_label(name) {
+                    return Err(self.error(
+                        label,
+                        "label",
+                        format!("{name:?} is not a label: letters, digits, - and _, a letter first"),
+                    ));
+                }
+                if let Some((step, line, _)) = seen.labels.get(name) {
+                    return Err(self.error(
+                        label,
+                        "label",
+                        format!("label {name:?} is defined twice: step {step} (line {line}) has it already"),
+                    ));
+                }
+                seen.labels.insert(name.clone(), (index, self.line_of(raw.span().start), kind));
+                Some(name.clone())
+            }
+            None => None,
+        };
+        Ok(Step { index, line: self.line_of(raw.span().start), label, action, check })
+    }
+
+    /// `partition`: two lists of hosts (`hosts`, `from`), neither empty, no host on both sides.
+    fn partition(&self, s: &RawStep, bound: &HashSet<String>) -> Result<Fault, ScenarioError> {
+        let hosts_at = s.hosts.as_ref().expect("checked");
+        let from_at = s.from.as_ref().expect("checked");
+        let OneOrMany::Many(from) = from_at.get_ref() else {
+            return Err(self.error(
+                from_at,
+                "from",
+                "`from` of a partition is a list of hosts: [\"memcached-1\"]".into(),
+            ));
+        };
+        let mut sides = Vec::new();
+        for (key, names, span) in [("hosts", hosts_at.get_ref(), hosts_at.span()), ("from", from, from_at.span())] {
+            if names.is_empty() {
+                return Err(self.error_at(
+                    span,
+                    Some(key),
+                    format!("`{key}` is empty: a partition has a host on either side"),
+                ));
+            }
+            let side =
+                names.iter().map(|n| self.host_at(n, span.clone(), key, bound)).collect::<Result<Vec<_>, _>>()?;
+            sides.push(side);
+        }
+        let from = sides.pop().expect("two sides");
+        let hosts = sides.pop().expect("two sides");
+        if let Some(twice) = from.iter().find(|f| hosts.contains(f)) {
+            return Err(self.error(from_at, "from", format!("{:?} is on both sides of the partition", twice.0)));
+        }
+        Ok(Fault::Partition { hosts, from })
+    }
+
+    /// `measure`: a name of its own, `from` and `to` labels of earlier steps (`to` the later one),
+    /// optional bounds `expect.min` ≤ `expect.max`.
+    fn measure(
+        &self,
+        index: usize,
+        value: &Spanned<String>,
+        s: &RawStep,
+        seen: &mut Seen,
+    ) -> Result<Action, ScenarioError> {
+        let name = value.get_ref().trim();
+        if name.is_empty() {
+            return Err(self.error(value, "measure", "a measure needs a name: measure = \"removal delay\"".into()));
+        }
+        if let Some(step) = seen.measures.get(name) {
+            return Err(self.error(value, "measure", format!("the measure {name:?} is taken already by step {step}")));
+        }
+        let from_at = s.from.as_ref().ok_or_else(|| self.error(value, "measure", "`measure` needs `from`".into()))?;
+        let to_at = s.to.as_ref().ok_or_else(|| self.error(value, "measure", "`measure` needs `to`".into()))?;
+        let OneOrMany::One(from) = from_at.get_ref() else {
+            return Err(self.error(from_at, "from", "`from` of a measure is one label".into()));
+        };
+        let (from_step, ..) = self.label_at(from, from_at.span(), "from", seen)?;
+        let (to_step, ..) = self.label_ref(to_at, "to", seen)?;
+        if to_step <= from_step {
+            return Err(self.error(
+                to_at,
+                "to",
+                format!(
+                    "`to` ({:?}, step {to_step}) must be a later step than `from` ({from:?}, step {from_step})",
+                    to_at.get_ref()
+                ),
+            ));
+        }
+        let bound = |key: &str| {
+            let e = s.expect.as_ref()?.get_ref();
+            let at = if key == "min" { e.min.as_ref() } else { e.max.as_ref() }?;
+            Some(self.duration(at, &format!("expect.{key}")).map(|d| (d, at)))
+        };
+        let min = bound("min").transpose()?;
+        let max = bound("max").transpose()?;
+        if let (Some((min, at)), Some((max, _))) = (min, max) {
+            if min > max {
+                return Err(self.error(
+                    at,
+                    "expect.min",
+                    format!("the bounds are reversed: min {min:?} > max {max:?}"),
+                ));
+            }
+        }
+        seen.measures.insert(name.to_string(), index);
+        Ok(Action::Measure {
+            name: name.to_string(),
+            from: from.clone(),
+            to: to_at.get_ref().clone(),
+            min: min.map(|(d, _)| d),
+            max: max.map(|(d, _)| d),
+        })
+    }
+
+    /// An earlier step's label: (its step index, line, kind).
+    fn label_ref(
+        &self,
+        at: &Spanned<String>,
+        key: &str,
+        seen: &Seen,
+    ) -> Result<(usize, usize, &'static str), ScenarioError> {
+        self.label_at(at.get_ref(), at.span(), key, seen)
+    }
+
+    fn label_at(
+        &self,
+        label: &str,
+        span: Range<usize>,
+        key: &str,
+        seen: &Seen,
+    ) -> Result<(usize, usize, &'static str), ScenarioError> {
+        seen.labels.get(label).copied().ok_or_else(|| {
+            let mut known: Vec<&str> = seen.labels.keys().map(String::as_str).collect();
+            known.sort();
+            let known = if known.is_empty() {
+                "no earlier step has a label".to_string()
+            } else {
+                format!("the labels so far: {}", known.join(", "))
+            };
+            self.error_at(span, Some(key), format!("unknown label {label:?} ({known})"))
+        })
     }
 
     fn template(&self, value: &Spanned<String>, key: &str, bound: &HashSet<String>) -> Result<Template, ScenarioError> {
-        for piece in template_pieces(value.get_ref()) {
+        self.template_at(value.get_ref(), value.span(), key, bound)
+    }
+
+    fn template_at(
+        &self,
+        text: &str,
+        span: Range<usize>,
+        key: &str,
+        bound: &HashSet<String>,
+    ) -> Result<Template, ScenarioError> {
+        for piece in template_pieces(text) {
             if let Piece::Name(name) = piece {
                 if name.is_empty() {
-                    return Err(self.error(value, key, "a `$` without a name (write `$$` for a literal `$`)".into()));
+                    return Err(self.error_at(
+                        span,
+                        Some(key),
+                        "a `$` without a name (write `$$` for a literal `$`)".into(),
+                    ));
                 }
                 if !bound.contains(name) {
-                    return Err(self.error(value, key, format!("${name} is not bound by an earlier `bind` step")));
+                    return Err(self.error_at(
+                        span,
+                        Some(key),
+                        format!("${name} is not bound by an earlier `bind` step"),
+                    ));
                 }
             }
         }
-        Ok(Template(value.get_ref().clone()))
+        Ok(Template(text.to_string()))
     }
 
     fn znode(&self, value: &Spanned<String>, key: &str, bound: &HashSet<String>) -> Result<Template, ScenarioError> {
@@ -432,12 +707,23 @@ impl Parser<'_> {
     }
 
     fn host(&self, value: &Spanned<String>, bound: &HashSet<String>) -> Result<Template, ScenarioError> {
-        let template = self.template(value, "host", bound)?;
+        self.host_at(value.get_ref(), value.span(), "host", bound)
+    }
+
+    /// A host name or a `$name` bound to one.
+    fn host_at(
+        &self,
+        text: &str,
+        span: Range<usize>,
+        key: &str,
+        bound: &HashSet<String>,
+    ) -> Result<Template, ScenarioError> {
+        let template = self.template_at(text, span.clone(), key, bound)?;
         let is_reference = template_pieces(&template.0).iter().any(|p| matches!(p, Piece::Name(_)));
         if !is_reference && !HOSTNAMES.contains(&template.0.as_str()) {
-            return Err(self.error(
-                value,
-                "host",
+            return Err(self.error_at(
+                span,
+                Some(key),
                 format!("unknown host {:?}: the hosts are {}", template.0, HOSTNAMES.join(", ")),
             ));
         }
@@ -462,6 +748,13 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         _ => return Err(bad()),
     };
     Ok(Duration::from_secs_f64(seconds))
+}
+
+/// A label: letters, digits, `-` and `_`, a letter first.
+fn is_label(label: &str) -> bool {
+    let mut chars = label.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 fn is_name(name: &str) -> bool {
@@ -704,6 +997,191 @@ mod tests {
             error(&format!("{HEAD}[[step]]\nwait = \"reply\"\nhost = \"memcached-1\"\nport = 1\nsend = \"ready\"\n"));
         assert_eq!(at, "scenarios/x.toml:5: wait");
         assert!(message.contains("`reply` needs `until`"), "{message}");
+    }
+
+    #[test]
+    fn host_and_network_fault_verbs_parse() {
+        let ok = format!(
+            "{HEAD}[[step]]\nfault = \"stop-zk\"\nhost = \"memcached-1\"\n\n[[step]]\nfault = \"start-zk\"\nhost = \"memcached-1\"\n\n\
+             [[step]]\nfault = \"stop-host\"\nhost = \"memcached-2\"\n\n[[step]]\nfault = \"pause-host\"\nhost = \"memcached-2\"\n\n\
+             [[step]]\nfault = \"resume-host\"\nhost = \"memcached-2\"\n\n\
+             [[step]]\nfault = \"partition\"\nhosts = [\"memcached-3\"]\nfrom = [\"memcached-1\", \"arcus\"]\n\n\
+             [[step]]\nfault = \"isolate\"\nhost = \"memcached-3\"\n\n[[step]]\nfault = \"cut-zk-ports\"\nhost = \"memcached-3\"\n\n\
+             [[step]]\nfault = \"heal\"\n"
+        );
+        let s = parse(&ok).unwrap();
+        let faults: Vec<&Fault> = s
+            .steps
+            .iter()
+            .map(|step| match &step.action {
+                Action::Fault(f) => f,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert!(matches!(faults[0], Fault::StopZk { host } if host.0 == "memcached-1"));
+        assert!(matches!(faults[1], Fault::StartZk { .. }));
+        assert!(matches!(faults[2], Fault::StopHost { .. }));
+        assert!(matches!(faults[3], Fault::PauseHost { .. }));
+        assert!(matches!(faults[4], Fault::ResumeHost { .. }));
+        let t = |names: &[&str]| names.iter().map(|n| Template(n.to_string())).collect::<Vec<_>>();
+        assert_eq!(*faults[5], Fault::Partition { hosts: t(&["memcached-3"]), from: t(&["memcached-1", "arcus"]) });
+        assert!(matches!(faults[6], Fault::Isolate { host } if host.0 == "memcached-3"));
+        assert!(matches!(faults[7], Fault::CutZkPorts { host } if host.0 == "memcached-3"));
+        assert_eq!(*faults[8], Fault::Heal);
+    }
+
+    #[test]
+    fn a_partition_takes_two_disjoint_lists_of_lab_hosts() {
+        let step = |keys: &str| format!("{HEAD}[[step]]\nfault = \"partition\"\n{keys}");
+        let (at, message) = error(&step("hosts = [\"memcached-3\"]\n"));
+        assert_eq!(at, "scenarios/x.toml:5: fault");
+        assert!(message.contains("`partition` needs `from`"), "{message}");
+        let (at, message) = error(&step("hosts = [\"memcached-3\"]\nfrom = \"memcached-1\"\n"));
+        assert_eq!(at, "scenarios/x.toml:7: from");
+        assert!(message.contains("a list of hosts"), "{message}");
+        let (at, message) = error(&step("hosts = []\nfrom = [\"memcached-1\"]\n"));
+        assert_eq!(at, "scenarios/x.toml:6: hosts");
+        assert!(message.contains("`hosts` is empty"), "{message}");
+        let (at, message) = error(&step("hosts = [\"memcached-3\"]\nfrom = [\"memcached-1\", \"memcached-9\"]\n"));
+        assert_eq!(at, "scenarios/x.toml:7: from");
+        assert!(message.contains("unknown host \"memcached-9\""), "{message}");
+        let (at, message) = error(&step("hosts = [\"memcached-3\"]\nfrom = [\"memcached-3\"]\n"));
+        assert_eq!(at, "scenarios/x.toml:7: from");
+        assert!(message.contains("\"memcached-3\" is on both sides"), "{message}");
+        let (at, message) = error(&step("hosts = [\"$x\"]\nfrom = [\"memcached-3\"]\n"));
+        assert_eq!(at, "scenarios/x.toml:6: hosts");
+        assert!(message.contains("$x is not bound"), "{message}");
+        let (at, message) = error(&format!("{HEAD}[[step]]\nfault = \"heal\"\nhost = \"memcached-1\"\n"));
+        assert_eq!(at, "scenarios/x.toml:6: host");
+        assert!(message.contains("`heal` does not take `host`"), "{message}");
+        let (at, message) = error(&format!("{HEAD}[[step]]\nfault = \"isolate\"\nhosts = [\"memcached-1\"]\n"));
+        assert_eq!(at, "scenarios/x.toml:6: hosts");
+        assert!(message.contains("`isolate` does not take `hosts`"), "{message}");
+        let (at, message) = error(&format!("{HEAD}[[step]]\nfault = \"cut-zk-ports\"\n"));
+        assert_eq!(at, "scenarios/x.toml:5: fault");
+        assert!(message.contains("`cut-zk-ports` needs `host`"), "{message}");
+    }
+
+    const KILL_AND_GONE: &str =
+        "[[step]]\nfault = \"kill-node\"\nhost = \"memcached-2\"\nport = 11211\nlabel = \"killed\"\n\n\
+                                 [[step]]\nwait = \"children\"\npath = \"/arcus\"\ncount = 5\nlabel = \"gone\"\n\n";
+
+    #[test]
+    fn a_measure_names_two_earlier_labels_and_optional_bounds() {
+        let text = format!(
+            "{HEAD}{KILL_AND_GONE}[[step]]\nmeasure = \"removal delay\"\nfrom = \"killed\"\nto = \"gone\"\n\
+             expect.min = \"6s\"\nexpect.max = \"13s\"\n\n\
+             [[step]]\nmeasure = \"unbounded\"\nfrom = \"killed\"\nto = \"gone\"\n"
+        );
+        let s = parse(&text).unwrap();
+        assert_eq!(s.steps[0].label.as_deref(), Some("killed"));
+        assert_eq!(s.steps[1].label.as_deref(), Some("gone"));
+        assert!(matches!(
+            &s.steps[2].action,
+            Action::Measure { name, from, to, min: Some(min), max: Some(max) }
+                if name == "removal delay" && from == "killed" && to == "gone"
+                    && *min == Duration::from_secs(6) && *max == Duration::from_secs(13)
+        ));
+        assert_eq!(s.steps[2].check, Check::Done);
+        assert!(matches!(&s.steps[3].action, Action::Measure { min: None, max: None, .. }));
+    }
+
+    #[test]
+    fn measure_mistakes_name_file_line_and_key() {
+        let measure = |keys: &str| format!("{HEAD}{KILL_AND_GONE}[[step]]\nmeasure = \"delay\"\n{keys}");
+        // steps 1 and 2 take lines 4-15; the measure step: [[step]] 16, measure 17, its keys from 18 on
+        let (at, message) = error(&measure("from = \"killed\"\nto = \"gnoe\"\n"));
+        assert_eq!(at, "scenarios/x.toml:19: to");
+        assert!(message.contains("unknown label \"gnoe\" (the labels so far: gone, killed)"), "{message}");
+        let (at, message) = error(&measure("from = \"gone\"\nto = \"killed\"\n"));
+        assert_eq!(at, "scenarios/x.toml:19: to");
+        assert!(message.contains("must be a later step than `from` (\"gone\", step 2)"), "{message}");
+        let (at, _) = error(&measure("from = \"gone\"\nto = \"gone\"\n"));
+        assert_eq!(at, "scenarios/x.toml:19: to");
+        let (at, message) = error(&measure("from = \"killed\"\nto = \"gone\"\nexpect.max = \"13\"\n"));
+        assert_eq!(at, "scenarios/x.toml:20: expect.max");
+        assert!(message.contains("bad duration \"13\""), "{message}");
+        let (at, message) =
+            error(&measure("from = \"killed\"\nto = \"gone\"\nexpect.min = \"9s\"\nexpect.max = \"8s\"\n"));
+        assert_eq!(at, "scenarios/x.toml:20: expect.min");
+        assert!(message.contains("reversed"), "{message}");
+        let (at, message) = error(&measure("to = \"gone\"\n"));
+        assert_eq!(at, "scenarios/x.toml:17: measure");
+        assert!(message.contains("`measure` needs `from`"), "{message}");
+        let (at, message) = error(&measure("from = [\"killed\"]\nto = \"gone\"\n"));
+        assert_eq!(at, "scenarios/x.toml:18: from");
+        assert!(message.contains("one label"), "{message}");
+        let (at, message) = error(&measure("from = \"killed\"\nto = \"gone\"\nexpect.contains = \"x\"\n"));
+        assert_eq!(at, "scenarios/x.toml:20: expect.contains");
+        assert!(message.contains("does not take `expect.contains`"), "{message}");
+        let (at, message) = error(&measure("from = \"killed\"\nto = \"gone\"\nsnapshot = true\n"));
+        assert_eq!(at, "scenarios/x.toml:20: snapshot");
+        assert!(message.contains("a `measure` step does not take `snapshot`"), "{message}");
+        let twice = format!(
+            "{HEAD}{KILL_AND_GONE}[[step]]\nmeasure = \"delay\"\nfrom = \"killed\"\nto = \"gone\"\n\n\
+             [[step]]\nmeasure = \"delay\"\nfrom = \"killed\"\nto = \"gone\"\n"
+        );
+        let (at, message) = error(&twice);
+        assert_eq!(at, "scenarios/x.toml:22: measure");
+        assert!(message.contains("taken already by step 3"), "{message}");
+        // a label is for later steps: a measure cannot name a label defined after it
+        let later = format!(
+            "{HEAD}[[step]]\nhold = \"1s\"\nlabel = \"a\"\n\n[[step]]\nmeasure = \"m\"\nfrom = \"a\"\nto = \"b\"\n\n\
+             [[step]]\nhold = \"1s\"\nlabel = \"b\"\n"
+        );
+        let (at, message) = error(&later);
+        assert_eq!(at, "scenarios/x.toml:11: to");
+        assert!(message.contains("unknown label \"b\" (the labels so far: a)"), "{message}");
+        let (at, message) = error(&format!("{HEAD}[[step]]\nhold = \"1s\"\nexpect.min = \"1s\"\n"));
+        assert_eq!(at, "scenarios/x.toml:6: expect");
+        assert!(message.contains("a `hold` step does not take `expect`"), "{message}");
+        let (at, message) = error(&format!("{HEAD}[[step]]\nrun = \"ls\"\nexpect.max = \"1s\"\n"));
+        assert_eq!(at, "scenarios/x.toml:6: expect.max");
+        assert!(message.contains("a `run` step does not take `expect.max` (only measure)"), "{message}");
+    }
+
+    #[test]
+    fn a_label_is_defined_once_and_well_formed() {
+        let text = format!("{HEAD}[[step]]\nhold = \"1s\"\nlabel = \"t\"\n\n[[step]]\nhold = \"1s\"\nlabel = \"t\"\n");
+        let (at, message) = error(&text);
+        assert_eq!(at, "scenarios/x.toml:10: label");
+        assert!(message.contains("label \"t\" is defined twice: step 1 (line 4) has it already"), "{message}");
+        let (at, message) = error(&format!("{HEAD}[[step]]\nhold = \"1s\"\nlabel = \"1st one\"\n"));
+        assert_eq!(at, "scenarios/x.toml:6: label");
+        assert!(message.contains("is not a label"), "{message}");
+        assert!(parse(&format!("{HEAD}[[step]]\nwait = \"zk-quorum\"\nlabel = \"new-leader_2\"\n")).is_ok());
+    }
+
+    #[test]
+    fn same_sessions_names_an_earlier_tree_step() {
+        let before = "[[step]]\ntree = \"/arcus\"\nlabel = \"before\"\nexpect.contains = \"ephemeral\"\n\n";
+        let ok = format!(
+            "{HEAD}{before}[[step]]\ntree = \"/arcus\"\nsnapshot = true\nexpect.same_sessions = \"before\"\n\n\
+             [[step]]\ntree = \"/arcus\"\nexpect.same_sessions = \"before\"\n\n\
+             [[step]]\ntree = \"/arcus\"\nexpect.same_sessions = \"before\"\nexpect.contains = \"x\"\n"
+        );
+        let s = parse(&ok).unwrap();
+        assert!(matches!(&s.steps[1].action, Action::Tree { same_sessions: Some(l), .. } if l == "before"));
+        assert_eq!(s.steps[1].check, Check::Snapshot);
+        assert_eq!(s.steps[2].check, Check::Done);
+        assert_eq!(s.steps[3].check, Check::Expect(Expect { exit: None, contains: vec!["x".into()] }));
+        let (at, message) =
+            error(&format!("{HEAD}{before}[[step]]\ntree = \"/arcus\"\nexpect.same_sessions = \"after\"\n"));
+        assert_eq!(at, "scenarios/x.toml:11: expect.same_sessions");
+        assert!(message.contains("unknown label \"after\""), "{message}");
+        let (at, message) = error(&format!(
+            "{HEAD}[[step]]\nhold = \"1s\"\nlabel = \"h\"\n\n[[step]]\ntree = \"/arcus\"\nexpect.same_sessions = \"h\"\n"
+        ));
+        assert_eq!(at, "scenarios/x.toml:10: expect.same_sessions");
+        assert!(message.contains("a `hold` step: name an earlier tree step"), "{message}");
+        let (at, message) =
+            error(&format!("{HEAD}{before}[[step]]\nrun = \"ls\"\nexpect.same_sessions = \"before\"\n"));
+        assert_eq!(at, "scenarios/x.toml:11: expect.same_sessions");
+        assert!(message.contains("only tree"), "{message}");
+        let (at, _) = error(&format!(
+            "{HEAD}{before}[[step]]\ntree = \"/arcus\"\nsnapshot = true\nexpect.same_sessions = \"before\"\nexpect.contains = \"x\"\n"
+        ));
+        assert_eq!(at, "scenarios/x.toml:11: snapshot");
     }
 
     #[test]

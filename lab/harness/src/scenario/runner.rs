@@ -1,16 +1,17 @@
 //! The runner: brings the setup level up, runs the steps in order, checks expectations at once and
-//! snapshots after the lab is gone, records every phase in the run directory, and always tears
-//! the lab down, also when a step fails.
+//! snapshots after the lab is gone, records every phase in the run directory, heals what the faults
+//! left (paused hosts resumed, network rules flushed) and always tears the lab down, also when a
+//! step fails (unless `--keep-on-failure` keeps the failed lab as it is).
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
-use super::artifacts::{now_ms, Event, RunDir};
-use super::{bind, command, fault, hold, mc, runbook, tree, wait};
+use super::artifacts::{now_ms, Event, Measurement, RunDir};
+use super::{bind, command, fault, hold, mc, measure, runbook, tree, wait};
 use super::{Action, Binding, Check, Condition, Fault, Scenario, Step, Template};
 use crate::engine::Engine;
 use crate::flavour::Flavour;
@@ -18,6 +19,7 @@ use crate::lab::{self as labs, Lab, Owner, UpOptions, HOSTNAMES};
 use crate::normalize::Normalizer;
 use crate::progress::Progress;
 use crate::timing::Timing;
+use crate::zk::ZnodeTree;
 
 /// What a run needs besides the scenario.
 #[derive(Debug, Clone)]
@@ -45,6 +47,21 @@ pub(super) struct Observed {
     /// As it came, for the run directory.
     pub raw: String,
     pub exit: Option<i64>,
+    /// A `tree` step's dump, owners included.
+    pub tree: Option<ZnodeTree>,
+}
+
+/// What a step did: the detail for its event, and what it observed or measured.
+pub(super) struct Done {
+    pub detail: String,
+    pub observed: Option<Observed>,
+    pub measurement: Option<Measurement>,
+}
+
+impl Done {
+    fn with_detail(detail: String) -> Done {
+        Done { detail, observed: None, measurement: None }
+    }
 }
 
 /// What the steps share while a scenario runs.
@@ -54,6 +71,21 @@ pub(super) struct Ctx<'a> {
     pub bound: HashMap<String, String>,
     /// The default deadline of waits, from the timing profile.
     pub deadline: Duration,
+    /// Each label's step index and the time its step ended (ms since the epoch).
+    pub ends: HashMap<String, (usize, u128)>,
+    /// The dumps of labelled tree steps.
+    pub trees: HashMap<String, ZnodeTree>,
+    /// What the faults left behind, for the heal before teardown.
+    pub applied: Applied,
+}
+
+/// Faults that outlive their step until a later step undoes them.
+#[derive(Debug, Default)]
+pub(super) struct Applied {
+    /// A network fault was applied and not healed since.
+    pub network: bool,
+    /// Hosts paused and not resumed since.
+    pub paused: BTreeSet<String>,
 }
 
 impl Ctx<'_> {
@@ -104,6 +136,7 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunReport>
         &setup,
         t0,
         lab.as_ref().map(|_| String::new()).map_err(|e| format!("{e:#}")),
+        None,
     );
     let lab = lab.with_context(|| place("in setup (the lab did not come up)", &dir))?;
 
@@ -112,31 +145,42 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunReport>
         normalizer: Normalizer::for_lab(&lab),
         bound: HashMap::new(),
         deadline: default_deadline(options.timing),
+        ends: HashMap::new(),
+        trees: HashMap::new(),
+        applied: Applied::default(),
     };
     let mut snapshots = Vec::new();
     let mut failed = None;
     for step in &scenario.steps {
         let t0 = now_ms();
-        let result = match perform(&mut ctx, step).await {
-            Ok((detail, Some(observed))) => {
-                dir.write(&format!("step-{:02}.txt", step.index), &observed.raw);
-                check(step, &observed).map(|()| (detail, Some(observed)))
+        let (result, measurement) = match perform(&mut ctx, step).await {
+            Ok(done) => {
+                if let Some(observed) = &done.observed {
+                    dir.write(&format!("step-{:02}.txt", step.index), &observed.raw);
+                }
+                let measurement = done.measurement.clone();
+                (judge(&ctx, step, &done).map(|()| done), measurement)
             }
-            other => other,
+            Err(e) => (Err(e), None),
         };
         let (kind, what) = describe(step);
         let outcome = match &result {
-            Ok((detail, _)) => Ok(detail.clone()),
+            Ok(done) => Ok(done.detail.clone()),
             Err(e) => Err(format!("{e:#}")),
         };
-        record(&mut dir, "step", Some(step.index), kind, &what, t0, outcome);
+        let end_ms = record(&mut dir, "step", Some(step.index), kind, &what, t0, outcome, measurement);
         match result {
-            Ok((_, Some(observed))) => {
-                if step.check == Check::Snapshot {
+            Ok(done) => {
+                if let Some(label) = &step.label {
+                    ctx.ends.insert(label.clone(), (step.index, end_ms));
+                    if let Some(tree) = done.observed.as_ref().and_then(|o| o.tree.clone()) {
+                        ctx.trees.insert(label.clone(), tree);
+                    }
+                }
+                if let (Some(observed), Check::Snapshot) = (done.observed, &step.check) {
                     snapshots.push((step.index, ctx.normalizer.text(&what), observed.text));
                 }
             }
-            Ok((_, None)) => {}
             Err(e) => {
                 failed = Some(
                     e.context(place(&format!("at step {} (line {}, {kind} {what})", step.index, step.line), &dir)),
@@ -146,8 +190,19 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunReport>
         }
     }
 
+    // heal first: a paused host cannot even give its logs, and no fault outlives its scenario
+    let keep = failed.is_some() && options.keep_on_failure;
+    let mut heal_failed = None;
+    if !keep && (ctx.applied.network || !ctx.applied.paused.is_empty()) {
+        let t0 = now_ms();
+        let healed = heal_all(&lab, &ctx.applied).await;
+        let what = "every network fault and paused host";
+        let outcome = healed.as_ref().map(Clone::clone).map_err(|e| format!("{e:#}"));
+        record(&mut dir, "teardown", None, "heal", what, t0, outcome, None);
+        heal_failed = healed.err();
+    }
     dir.collect_logs(&lab).await;
-    if let (Some(e), true) = (&failed, options.keep_on_failure) {
+    if let (Some(e), true) = (&failed, keep) {
         dir.finish(&scenario.title, &file, "failed; lab kept");
         let run = &lab.run;
         anyhow::bail!(
@@ -165,15 +220,19 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunReport>
         lab.run.as_str(),
         t0,
         down.as_ref().map(|n| format!("{n} containers")).map_err(|e| format!("{e:#}")),
+        None,
     );
-    let outcome = match (&failed, &down) {
-        (Some(_), _) => "failed",
-        (None, Err(_)) => "teardown failed",
-        (None, Ok(_)) => "steps passed",
+    let outcome = match (&failed, &heal_failed, &down) {
+        (Some(_), _, _) => "failed",
+        (None, Some(_), _) | (None, None, Err(_)) => "teardown failed",
+        (None, None, Ok(_)) => "steps passed",
     };
     dir.finish(&scenario.title, &file, outcome);
     if let Some(e) = failed {
         return Err(e);
+    }
+    if let Some(e) = heal_failed {
+        return Err(e.context(place("in the heal before teardown", &dir)));
     }
     down.with_context(|| place("in teardown", &dir))?;
 
@@ -215,8 +274,30 @@ fn assert_snapshot(options: &RunOptions, scenario: &str, index: usize, descripti
     settings.bind(|| insta::assert_snapshot!(scenario, text));
 }
 
-/// Runs one step; returns the detail for the events and what it observed.
-async fn perform(ctx: &mut Ctx<'_>, step: &Step) -> Result<(String, Option<Observed>)> {
+/// Resumes every host left paused, then removes every network fault; returns what was done. Both
+/// are tried even when one fails.
+async fn heal_all(lab: &Lab, applied: &Applied) -> Result<String> {
+    let mut done = Vec::new();
+    let mut errors = Vec::new();
+    for host in &applied.paused {
+        match crate::fault::resume_host(lab, host).await {
+            Ok(()) => done.push(format!("resumed {host}")),
+            Err(e) => errors.push(format!("resume {host}: {e:#}")),
+        }
+    }
+    if applied.network {
+        match crate::fault::heal(lab).await {
+            Ok(healed) if healed.is_empty() => done.push("no network rule left".to_string()),
+            Ok(healed) => done.push(format!("healed {}", healed.join(", "))),
+            Err(e) => errors.push(format!("heal: {e:#}")),
+        }
+    }
+    anyhow::ensure!(errors.is_empty(), "{}", errors.join("; "));
+    Ok(done.join("; "))
+}
+
+/// Runs one step; returns the detail for the events and what it observed or measured.
+async fn perform(ctx: &mut Ctx<'_>, step: &Step) -> Result<Done> {
     let observed = match &step.action {
         Action::Run { command: line, host } => {
             let host = ctx.host(host)?;
@@ -229,26 +310,46 @@ async fn perform(ctx: &mut Ctx<'_>, step: &Step) -> Result<(String, Option<Obser
             let lines = ctx.render(lines)?;
             mc::run(ctx, &host, *port, &lines).await?
         }
-        Action::Tree(path) => {
+        Action::Tree { path, .. } => {
             let path = ctx.render(path)?;
             tree::run(ctx, &path).await?
         }
         Action::Wait { condition, timeout } => {
             let seen = wait::run(ctx, condition, timeout.unwrap_or(ctx.deadline)).await?;
-            return Ok((seen, None));
+            return Ok(Done::with_detail(seen));
         }
-        Action::Fault(f) => return Ok((fault::run(ctx, f).await?, None)),
+        Action::Fault(f) => return Ok(Done::with_detail(fault::run(ctx, f).await?)),
         Action::Hold(duration) => {
             hold::run(*duration).await;
-            return Ok((String::new(), None));
+            return Ok(Done::with_detail(String::new()));
         }
         Action::Bind { what, name } => {
             let value = bind::run(ctx, what, name).await?;
-            return Ok((format!("${name} = {value}"), None));
+            return Ok(Done::with_detail(format!("${name} = {value}")));
+        }
+        Action::Measure { name, from, to, min, max } => {
+            let measurement = measure::run(ctx, name, from, to, *min, *max)?;
+            return Ok(Done { detail: measurement.detail(), observed: None, measurement: Some(measurement) });
         }
     };
     let detail = observed.exit.map(|e| format!("exit {e}")).unwrap_or_default();
-    Ok((detail, Some(observed)))
+    Ok(Done { detail, observed: Some(observed), measurement: None })
+}
+
+/// Judges what a step did: its output against the explicit expectation, a tree's sessions against
+/// the labelled earlier tree, a measurement against its bounds.
+fn judge(ctx: &Ctx<'_>, step: &Step, done: &Done) -> Result<()> {
+    if let Some(observed) = &done.observed {
+        check(step, observed)?;
+        if let (Action::Tree { same_sessions: Some(label), .. }, Some(after)) = (&step.action, &observed.tree) {
+            let before = ctx.trees.get(label).with_context(|| format!("no tree step labelled {label:?} has run"))?;
+            tree::same_sessions(label, before, after, &ctx.normalizer)?;
+        }
+    }
+    if let Some(measurement) = &done.measurement {
+        measurement.check()?;
+    }
+    Ok(())
 }
 
 /// Checks an observation against the step's explicit expectation.
@@ -279,7 +380,7 @@ fn describe(step: &Step) -> (&'static str, String) {
         Action::Run { command, host } => ("run", format!("{} on {}", command.0, host.0)),
         Action::Runbook(s) => ("runbook", s.name().to_string()),
         Action::Mc { host, port, lines } => ("mc", format!("{} to {}:{port}", lines.0.replace('\n', "; "), host.0)),
-        Action::Tree(path) => ("tree", path.0.clone()),
+        Action::Tree { path, .. } => ("tree", path.0.clone()),
         Action::Wait { condition: Condition::ZkQuorum, .. } => ("wait", "zk-quorum".into()),
         Action::Wait { condition: Condition::ZkMode { host, mode }, .. } => {
             ("wait", format!("ZooKeeper on {} serving as {mode}", host.0))
@@ -294,7 +395,19 @@ fn describe(step: &Step) -> (&'static str, String) {
             ("wait", format!("{count} children of {}", path.0))
         }
         Action::Fault(Fault::KillHost { host }) => ("fault", format!("kill-host {}", host.0)),
+        Action::Fault(Fault::StopHost { host }) => ("fault", format!("stop-host {}", host.0)),
         Action::Fault(Fault::StartHost { host }) => ("fault", format!("start-host {}", host.0)),
+        Action::Fault(Fault::PauseHost { host }) => ("fault", format!("pause-host {}", host.0)),
+        Action::Fault(Fault::ResumeHost { host }) => ("fault", format!("resume-host {}", host.0)),
+        Action::Fault(Fault::StopZk { host }) => ("fault", format!("stop-zk on {}", host.0)),
+        Action::Fault(Fault::StartZk { host }) => ("fault", format!("start-zk on {}", host.0)),
+        Action::Fault(Fault::Partition { hosts, from }) => {
+            let names = |side: &[Template]| side.iter().map(|h| h.0.as_str()).collect::<Vec<_>>().join(", ");
+            ("fault", format!("partition [{}] from [{}]", names(hosts), names(from)))
+        }
+        Action::Fault(Fault::Isolate { host }) => ("fault", format!("isolate {}", host.0)),
+        Action::Fault(Fault::CutZkPorts { host }) => ("fault", format!("cut-zk-ports {}", host.0)),
+        Action::Fault(Fault::Heal) => ("fault", "heal".into()),
         Action::Fault(Fault::DeleteZnode { path }) => ("fault", format!("delete-znode {}", path.0)),
         Action::Fault(Fault::KillZk { host }) => ("fault", format!("kill-zk on {}", host.0)),
         Action::Fault(Fault::KillNode { host, port, signal }) => {
@@ -304,9 +417,12 @@ fn describe(step: &Step) -> (&'static str, String) {
         Action::Bind { what: Binding::ZkLeader, name } => ("bind", format!("zk-leader as {name}")),
         Action::Bind { what: Binding::ZkFollower, name } => ("bind", format!("zk-follower as {name}")),
         Action::Bind { what: Binding::Ip { host }, name } => ("bind", format!("ip of {} as {name}", host.0)),
+        Action::Measure { name, from, to, .. } => ("measure", format!("{name}: from {from} to {to}")),
     }
 }
 
+/// Records an event ending now; returns its end time.
+#[allow(clippy::too_many_arguments)]
 fn record(
     dir: &mut RunDir,
     phase: &str,
@@ -315,7 +431,8 @@ fn record(
     what: &str,
     start_ms: u128,
     outcome: Result<String, String>,
-) {
+    measure: Option<Measurement>,
+) -> u128 {
     let end_ms = now_ms();
     let (outcome, detail) = match &outcome {
         Ok(detail) => ("ok", detail.as_str()),
@@ -331,5 +448,7 @@ fn record(
         elapsed_ms: end_ms.saturating_sub(start_ms),
         outcome: outcome.into(),
         detail: detail.into(),
+        measure,
     });
+    end_ms
 }
