@@ -75,7 +75,9 @@ pub async fn unregister(ctx: &Ctx, svc: &str) -> anyhow::Result<()> {
     service_data(ctx, zk, svc).await?;
     for (what, parent) in [("cache node", CACHE_LIST), ("client", CLIENT_LIST)] {
         let path = format!("{parent}/{svc}");
-        let members = zk.children(&path).await?.unwrap_or_default();
+        let mut members = zk.children(&path).await?.unwrap_or_default();
+        // ZooKeeper's order varies: sorted, the refusal reads the same every time
+        members.sort();
         if !members.is_empty() {
             anyhow::bail!(
                 "unregister refused: {} {what}(s) registered under {path}: {}; nothing was deleted",

@@ -61,15 +61,24 @@ pub async fn present(engine: &Engine) -> Result<Vec<String>> {
     Ok(all)
 }
 
-/// Removes every lab image but the newest of each kind, skipping those still in use (by a
-/// container or a child image). Returns the removed references.
+/// Removes outdated lab images, skipping those still in use (by a container or a child image):
+/// every base and host image but the one the current inputs hash to, and every admin image but
+/// the newest (its hash needs the release binaries, which pruning does not build). Returns the
+/// removed references.
 pub async fn prune(engine: &Engine) -> Result<Vec<String>> {
     let _lock = lock().await?;
+    let base = base_reference(&debian_sources()?);
+    let host = build_reference("host", &host_context()?, &base)?;
+    let newest_admin = engine.list_images(LABEL_IMAGE, "admin").await?.into_iter().next();
+    let keep = [Some(base), Some(host), newest_admin];
     let mut removed = Vec::new();
     for kind in ["admin", "host", "base"] {
-        for old in engine.list_images(LABEL_IMAGE, kind).await?.into_iter().skip(1) {
-            if engine.remove_image(&old).await.is_ok() {
-                removed.push(old);
+        for image in engine.list_images(LABEL_IMAGE, kind).await? {
+            if keep.contains(&Some(image.clone())) {
+                continue;
+            }
+            if engine.remove_image(&image).await.is_ok() {
+                removed.push(image);
             }
         }
     }
@@ -78,8 +87,7 @@ pub async fn prune(engine: &Engine) -> Result<Vec<String>> {
 
 async fn ensure_host_locked(engine: &Engine, progress: &Progress) -> Result<String> {
     let base = ensure_base(engine, progress).await?;
-    let context = BuildContext::from_dir(&images_dir().join("host"))?;
-    build_if_missing(engine, "host", &context, "BASE", &base, progress).await
+    build_if_missing(engine, "host", &host_context()?, "BASE", &base, progress).await
 }
 
 async fn ensure_admin_locked(engine: &Engine, host: &str, flavour: &Flavour, progress: &Progress) -> Result<String> {
@@ -98,19 +106,36 @@ async fn ensure_admin_locked(engine: &Engine, host: &str, flavour: &Flavour, pro
     build_if_missing(engine, "admin", &context, "HOST", host, progress).await
 }
 
-async fn ensure_base(engine: &Engine, progress: &Progress) -> Result<String> {
-    let sources = debian_sources()?;
+fn host_context() -> Result<BuildContext> {
+    BuildContext::from_dir(&images_dir().join("host"))
+}
+
+/// `arcus-lab/base:<hash of mmdebstrap's arguments and the apt sources>`.
+fn base_reference(sources: &[(String, String)]) -> String {
     let mut hasher = Sha256::new();
     for arg in MMDEBSTRAP_ARGS {
         hasher.update(arg.as_bytes());
         hasher.update([0]);
     }
-    for (name, text) in &sources {
+    for (name, text) in sources {
         hasher.update(name.as_bytes());
         hasher.update(text.as_bytes());
     }
-    let tag = short_hash(hasher);
-    let reference = format!("arcus-lab/base:{tag}");
+    format!("arcus-lab/base:{}", short_hash(hasher))
+}
+
+/// `arcus-lab/<kind>:<hash of the parent image and the build context>`.
+fn build_reference(kind: &str, context: &BuildContext, parent: &str) -> Result<String> {
+    let mut hasher = Sha256::new();
+    hasher.update(parent.as_bytes());
+    hasher.update(context.tar()?);
+    Ok(format!("arcus-lab/{kind}:{}", short_hash(hasher)))
+}
+
+async fn ensure_base(engine: &Engine, progress: &Progress) -> Result<String> {
+    let sources = debian_sources()?;
+    let reference = base_reference(&sources);
+    let tag = reference.rsplit(':').next().expect("a tag").to_string();
     if engine.image_exists(&reference).await? {
         return Ok(reference);
     }
@@ -160,14 +185,11 @@ async fn build_if_missing(
     parent: &str,
     progress: &Progress,
 ) -> Result<String> {
-    let mut hasher = Sha256::new();
-    hasher.update(parent.as_bytes());
-    let tar = context.tar()?;
-    hasher.update(&tar);
-    let reference = format!("arcus-lab/{kind}:{}", short_hash(hasher));
+    let reference = build_reference(kind, context, parent)?;
     if engine.image_exists(&reference).await? {
         return Ok(reference);
     }
+    let tar = context.tar()?;
     let step = progress.step(format!("building {reference}"));
     let labels = HashMap::from([(LABEL_IMAGE.to_string(), kind.to_string())]);
     let args = HashMap::from([(parent_arg.to_string(), parent.to_string())]);

@@ -1,7 +1,8 @@
 #!/bin/sh
 # zkServer.sh start|stop|status for the Arcus install's ZooKeeper, in the manner of upstream's
-# script, on the host's Debian ZooKeeper: /usr/share/java/zookeeper.jar (its manifest's Class-Path
-# brings the rest) and slf4j-simple for readable logs. Small heap, JMX off, no admin server.
+# script, on the host's Debian ZooKeeper through the host image's `lab-zk-java` (the one JVM
+# command line of the lab: Debian's jars, slf4j-simple for readable logs, small heap, JMX off,
+# no admin server, a class-data archive for a quick start).
 # Config ../conf/zoo.cfg (written by `arcus.sh zookeeper init`), log ../logs/zookeeper.out,
 # pid file <dataDir>/zookeeper_server.pid.
 
@@ -9,10 +10,12 @@ ZOOBINDIR=$(cd "$(dirname "$0")" && pwd)
 ZOOCFGDIR="$ZOOBINDIR/../conf"
 ZOOCFG="$ZOOCFGDIR/zoo.cfg"
 ZOO_LOG_DIR="$ZOOBINDIR/../logs"
-JARS="/usr/share/java/zookeeper.jar /usr/share/java/slf4j-simple.jar"
-# How long `start` waits for the client port, `stop` for the process to end (seconds).
+ZOOJAVA=/usr/local/bin/lab-zk-java
+# How long `start` waits for the client port, `stop` for the process to end (seconds), and how
+# often both look (50 times a second).
 START_DEADLINE=30
 STOP_DEADLINE=10
+POLLS_PER_SECOND=50
 
 # Upstream prints these two on stderr; over ssh, stderr and stdout travel in separate channels and
 # reach the admin in any order, so they go to stdout, keeping the runbook's order.
@@ -41,22 +44,17 @@ start)
         echo "$ZOOCFG is missing or has no dataDir/clientPort: run arcus.sh zookeeper init first" >&2
         exit 1
     fi
-    for jar in $JARS; do
-        if [ ! -f "$jar" ]; then
-            echo "FAILED TO START"
-            echo "$jar not found: this host needs Debian's libzookeeper-java and libslf4j-java" >&2
-            exit 1
-        fi
-    done
+    if [ ! -x "$ZOOJAVA" ]; then
+        echo "FAILED TO START"
+        echo "$ZOOJAVA not found: this host is not a lab host image (it brings Debian's ZooKeeper)" >&2
+        exit 1
+    fi
     if running; then
         echo "already running as process $(cat "$PIDFILE")."
         exit 0
     fi
     mkdir -p "$ZOO_DATADIR" "$ZOO_LOG_DIR"
-    CLASSPATH="$ZOOCFGDIR:$(echo $JARS | tr ' ' ':')"
-    nohup java -Xmx64m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
-        -Dzookeeper.log.dir="$ZOO_LOG_DIR" -Dzookeeper.admin.enableServer=false \
-        -Dzookeeper.jmx.log4j.disable=true -cp "$CLASSPATH" \
+    nohup "$ZOOJAVA" -Dzookeeper.log.dir="$ZOO_LOG_DIR" \
         org.apache.zookeeper.server.quorum.QuorumPeerMain "$ZOOCFG" \
         > "$ZOO_LOG_DIR/zookeeper.out" 2>&1 < /dev/null &
     echo $! > "$PIDFILE"
@@ -69,12 +67,12 @@ start)
             tail -n 20 "$ZOO_LOG_DIR/zookeeper.out" >&2
             exit 1
         fi
-        if [ "$waited" -ge $((START_DEADLINE * 10)) ]; then
+        if [ "$waited" -ge $((START_DEADLINE * POLLS_PER_SECOND)) ]; then
             echo "FAILED TO START"
             echo "port $ZOO_PORT not open after $START_DEADLINE s; see $ZOO_LOG_DIR/zookeeper.out" >&2
             exit 1
         fi
-        sleep 0.1
+        sleep 0.02
         waited=$((waited + 1))
     done
     echo STARTED
@@ -89,11 +87,11 @@ stop)
     kill "$pid" 2>/dev/null
     waited=0
     while kill -0 "$pid" 2>/dev/null; do
-        if [ "$waited" -ge $((STOP_DEADLINE * 10)) ]; then
+        if [ "$waited" -ge $((STOP_DEADLINE * POLLS_PER_SECOND)) ]; then
             echo "still running after $STOP_DEADLINE s; sending SIGKILL" >&2
             kill -9 "$pid" 2>/dev/null
         fi
-        sleep 0.1
+        sleep 0.02
         waited=$((waited + 1))
     done
     rm -f "$PIDFILE"
