@@ -172,7 +172,7 @@ impl ZkSession {
     /// Waits until `path` has exactly `count` children.
     pub async fn wait_children(&self, path: &str, count: usize, deadline: Duration) -> Result<Vec<String>> {
         let what = format!("{count} children under {path}");
-        Ok(wait::until(&what, deadline, Duration::from_millis(100), || async {
+        Ok(wait::until(&what, deadline, Duration::from_millis(50), || async {
             let children = self.children(path).await.map_err(|e| format!("{e:#}"))?;
             if children.len() == count {
                 Ok(children)
@@ -187,7 +187,7 @@ impl ZkSession {
 /// Waits until one server of the lab's ensemble says `leader` (or `standalone`); returns its host.
 pub async fn wait_leader(lab: &Lab, deadline: Duration) -> Result<String> {
     let guard = lab.guard();
-    Ok(wait::until("a ZooKeeper leader in the lab", deadline, Duration::from_millis(100), || async {
+    Ok(wait::until("a ZooKeeper leader in the lab", deadline, Duration::from_millis(50), || async {
         let mut seen = Vec::new();
         for host in lab.hosts.iter().filter(|h| h.name != "arcus") {
             let mode = mode(&guard, SocketAddr::new(host.ip.into(), CLIENT_PORT)).await;
