@@ -37,7 +37,7 @@ impl Profile {
     fn poll_interval(self) -> Duration {
         match self {
             Profile::Seed => Duration::from_secs(3),
-            Profile::Fast => Duration::from_millis(100),
+            Profile::Fast => Duration::from_millis(50),
         }
     }
 

@@ -38,10 +38,21 @@ const MMDEBSTRAP_ARGS: &[&str] = &[
 
 /// Builds what is missing and returns the host and admin image references.
 pub async fn ensure(engine: &Engine, flavour: &Flavour, progress: &Progress) -> Result<ImageSet> {
-    let _lock = lock().await?;
-    let host = ensure_host_locked(engine, progress).await?;
-    let admin = ensure_admin_locked(engine, &host, flavour, progress).await?;
+    let host = ensure_host(engine, progress).await?;
+    let admin = ensure_admin(engine, &host, flavour, progress).await?;
     Ok(ImageSet { host, admin })
+}
+
+/// The base and host images, built if missing.
+pub async fn ensure_host(engine: &Engine, progress: &Progress) -> Result<String> {
+    let _lock = lock().await?;
+    ensure_host_locked(engine, progress).await
+}
+
+/// The admin image on top of `host` (the release binaries built first), built if missing.
+pub async fn ensure_admin(engine: &Engine, host: &str, flavour: &Flavour, progress: &Progress) -> Result<String> {
+    let _lock = lock().await?;
+    ensure_admin_locked(engine, host, flavour, progress).await
 }
 
 /// The host image (built if missing), for one-container fixtures such as a standalone ZooKeeper

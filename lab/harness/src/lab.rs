@@ -12,7 +12,7 @@ use tokio::io::AsyncReadExt;
 
 use crate::engine::{ContainerSpec, Engine, ExecOutput, LABEL_ROLE, LABEL_RUN};
 use crate::flavour::Flavour;
-use crate::images::{self, ImageSet};
+use crate::images;
 use crate::progress::Progress;
 use crate::runbook::{self, Step};
 use crate::timing::Timing;
@@ -187,9 +187,9 @@ impl Lab {
     /// as far as the level says. On any failure everything created for this run is removed
     /// before the error is returned.
     pub async fn up(engine: &Engine, options: &UpOptions, progress: &Progress) -> Result<Lab> {
-        let images = images::ensure(engine, &options.flavour, progress).await?;
+        let host_image = images::ensure_host(engine, progress).await?;
         let started = async {
-            let lab = Self::start(engine, options, &images, progress).await?;
+            let lab = Self::start(engine, options, &host_image, progress).await?;
             if let Level::Runbook(until) = options.level {
                 runbook::run(&lab, Step::Zklist, until, progress).await?;
             }
@@ -204,7 +204,9 @@ impl Lab {
         }
     }
 
-    async fn start(engine: &Engine, options: &UpOptions, images: &ImageSet, progress: &Progress) -> Result<Lab> {
+    /// Starts the four machines: the hosts from `host_image` at once, `arcus` as soon as its image
+    /// (checked meanwhile, built if missing) is ready; returns once every sshd answers.
+    async fn start(engine: &Engine, options: &UpOptions, host_image: &str, progress: &Progress) -> Result<Lab> {
         let run = &options.run;
         if !engine.list_containers(LABEL_RUN, Some(run.as_str())).await?.is_empty() {
             anyhow::bail!(
@@ -221,14 +223,13 @@ impl Lab {
             .map(|(i, name)| Host { name: name.to_string(), ip: host_ip(network, i), container: run.container(name) })
             .collect();
         let extra_hosts: Vec<String> = hosts.iter().map(|h| format!("{}:{}", h.name, h.ip)).collect();
-        let step = progress.step("starting arcus, memcached-1, memcached-2, memcached-3");
-        try_join_all(hosts.iter().map(|host| {
+        let spec = |host: &Host, image: String| {
             let mut labels = labels(run, options.owner, host.role());
             labels.insert(LABEL_HOST.into(), host.name.clone());
             labels.insert(LABEL_IP.into(), host.ip.to_string());
-            let spec = ContainerSpec {
+            ContainerSpec {
                 name: host.container.clone(),
-                image: if host.name == "arcus" { images.admin.clone() } else { images.host.clone() },
+                image,
                 hostname: host.name.clone(),
                 network: run.network(),
                 ip: host.ip,
@@ -236,10 +237,19 @@ impl Lab {
                 extra_hosts: extra_hosts.clone(),
                 labels,
                 env: vec![format!("ARCUS_ZK_PROFILE={}", options.timing.name())],
-            };
-            async move { engine.run_container(&spec).await }
-        }))
-        .await?;
+            }
+        };
+        let step = progress.step("starting arcus, memcached-1, memcached-2, memcached-3");
+        let memcached_hosts = try_join_all(hosts.iter().filter(|h| h.name != "arcus").map(|host| {
+            let spec = spec(host, host_image.to_string());
+            async move { anyhow::Ok(engine.run_container(&spec).await?) }
+        }));
+        let admin_host = async {
+            let image = images::ensure_admin(engine, host_image, &options.flavour, progress).await?;
+            let admin = hosts.iter().find(|h| h.name == "arcus").expect("arcus is one of HOSTNAMES");
+            anyhow::Ok(engine.run_container(&spec(admin, image)).await?)
+        };
+        tokio::try_join!(memcached_hosts, admin_host)?;
         step.done();
 
         let lab = Lab { engine: engine.clone(), run: run.clone(), network, hosts };
