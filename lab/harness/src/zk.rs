@@ -115,7 +115,8 @@ impl ZkSession {
                 async move {
                     zookeeper_client::Client::connector()
                         .with_session_timeout(Duration::from_secs(10))
-                        .with_connection_timeout(Duration::from_secs(2))
+                        // short: a server on a stopped host must not hold up a wait (a live one answers in ms)
+                        .with_connection_timeout(Duration::from_millis(500))
                         .connect(&cluster)
                         .await
                         .map_err(|e| e.to_string())

@@ -57,7 +57,9 @@
 //! expect.contains = "< READY"
 //!
 //! [[step]]
-//! wait = "zk-quorum"         # a leader and a serving majority; or "children" with path and count,
+//! wait = "zk-quorum"         # a leader and a serving majority; or "zk-new-leader" with host (the
+//!                            # same, the leader on another host than that one, the old leader's);
+//!                            # or "children" with path and count,
 //!                            # "zk-mode" with host and mode, "node-exited" with host and port,
 //!                            # "reply" with host, port, send (a line) and until (a reply line)
 //! timeout = "20s"            # optional; default from the timing profile (fast: 30 s)
@@ -230,6 +232,8 @@ pub enum Action {
 pub enum Condition {
     /// A leader and a majority of the ensemble serving.
     ZkQuorum,
+    /// A leader on a host other than `old`, `old` not leading, and a majority of the ensemble serving.
+    ZkNewLeader { old: Template },
     /// `path` has exactly `count` children.
     Children { path: Template, count: usize },
     /// The ZooKeeper server on `host` serves in `mode` (leader, follower, standalone).

@@ -293,6 +293,7 @@ impl Parser<'_> {
                 // the keys each condition takes
                 let takes: &[&str] = match cond {
                     "zk-quorum" => &[],
+                    "zk-new-leader" => &["host"],
                     "children" => &["path", "count"],
                     "zk-mode" => &["host", "mode"],
                     "node-exited" => &["host", "port"],
@@ -302,7 +303,8 @@ impl Parser<'_> {
                             value,
                             "wait",
                             format!(
-                                "unknown condition {other:?}: use zk-quorum, children, zk-mode, node-exited or reply"
+                                "unknown condition {other:?}: use zk-quorum, zk-new-leader, children, zk-mode, node-exited \
+                                 or reply"
                             ),
                         ));
                     }
@@ -330,6 +332,9 @@ impl Parser<'_> {
                 // every key the condition takes is present from here on
                 let condition = match cond {
                     "zk-quorum" => Condition::ZkQuorum,
+                    "zk-new-leader" => {
+                        Condition::ZkNewLeader { old: self.host(s.host.as_ref().expect("checked"), bound)? }
+                    }
                     "children" => Condition::Children {
                         path: self.template(s.path.as_ref().expect("checked"), "path", bound)?,
                         count: *s.count.as_ref().expect("checked").get_ref(),
@@ -945,6 +950,16 @@ mod tests {
         let (at, message) = error(&format!("{HEAD}[[step]]\nwait = \"zk-quorum\"\npath = \"/arcus\"\n"));
         assert_eq!(at, "scenarios/x.toml:6: path");
         assert!(message.contains("`zk-quorum` does not take `path`"), "{message}");
+        let new_leader = format!(
+            "{HEAD}[[step]]\nbind = \"zk-leader\"\nas = \"old\"\n\n[[step]]\nwait = \"zk-new-leader\"\nhost = \"$old\"\n"
+        );
+        assert!(matches!(
+            &parse(&new_leader).unwrap().steps[1].action,
+            Action::Wait { condition: Condition::ZkNewLeader { old }, .. } if old.0 == "$old"
+        ));
+        let (at, message) = error(&format!("{HEAD}[[step]]\nwait = \"zk-new-leader\"\n"));
+        assert_eq!(at, "scenarios/x.toml:5: wait");
+        assert!(message.contains("`zk-new-leader` needs `host`"), "{message}");
         let (at, _) = error(&format!("{HEAD}[[step]]\nwait = \"node-exited\"\nhost = \"memcached-9\"\nport = 1\n"));
         assert_eq!(at, "scenarios/x.toml:6: host");
     }

@@ -382,6 +382,9 @@ fn describe(step: &Step) -> (&'static str, String) {
         Action::Mc { host, port, lines } => ("mc", format!("{} to {}:{port}", lines.0.replace('\n', "; "), host.0)),
         Action::Tree { path, .. } => ("tree", path.0.clone()),
         Action::Wait { condition: Condition::ZkQuorum, .. } => ("wait", "zk-quorum".into()),
+        Action::Wait { condition: Condition::ZkNewLeader { old }, .. } => {
+            ("wait", format!("a ZooKeeper leader other than {}", old.0))
+        }
         Action::Wait { condition: Condition::ZkMode { host, mode }, .. } => {
             ("wait", format!("ZooKeeper on {} serving as {mode}", host.0))
         }

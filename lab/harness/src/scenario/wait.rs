@@ -15,31 +15,10 @@ use crate::{fault, wait};
 /// Returns what was seen when the condition held.
 pub(super) async fn run(ctx: &Ctx<'_>, condition: &Condition, deadline: Duration) -> Result<String> {
     match condition {
-        Condition::ZkQuorum => {
-            let guard = ctx.lab.guard();
-            let servers = zk::ensemble(ctx.lab);
-            let seen = wait::until(
-                "a ZooKeeper leader and a serving majority",
-                deadline,
-                Duration::from_millis(100),
-                || async {
-                    let mut modes = Vec::new();
-                    for addr in &servers {
-                        modes.push((*addr, zk::mode(&guard, *addr).await));
-                    }
-                    let leaders = modes.iter().filter(|(_, m)| m.as_deref() == Some("leader")).count();
-                    let serving = modes.iter().filter(|(_, m)| m.is_some()).count();
-                    let shown = modes.iter().map(|(a, m)| format!("{a}: {}", m.as_deref().unwrap_or("not serving")));
-                    let shown = shown.collect::<Vec<_>>().join(", ");
-                    if leaders == 1 && serving * 2 > servers.len() {
-                        Ok(shown)
-                    } else {
-                        Err(shown)
-                    }
-                },
-            )
-            .await?;
-            Ok(seen)
+        Condition::ZkQuorum => quorum(ctx, None, deadline).await,
+        Condition::ZkNewLeader { old } => {
+            let old = ctx.host(old)?;
+            quorum(ctx, Some(&old), deadline).await
         }
         Condition::ZkMode { host, mode } => {
             let host = ctx.host(host)?;
@@ -90,4 +69,42 @@ pub(super) async fn run(ctx: &Ctx<'_>, condition: &Condition, deadline: Duration
             Ok(format!("{path}: {}", children.join(", ")))
         }
     }
+}
+
+/// Waits for one leader and a serving majority, the leader not on `not_on` when given (that host
+/// must not lead either); returns every server's mode as seen then.
+async fn quorum(ctx: &Ctx<'_>, not_on: Option<&str>, deadline: Duration) -> Result<String> {
+    let guard = ctx.lab.guard();
+    let servers: Vec<(String, SocketAddr)> = ctx
+        .lab
+        .hosts
+        .iter()
+        .filter(|h| h.name != "arcus")
+        .map(|h| (h.name.clone(), SocketAddr::new(h.ip.into(), zk::CLIENT_PORT)))
+        .collect();
+    let what = match not_on {
+        Some(old) => format!("a ZooKeeper leader other than {old} and a serving majority"),
+        None => "a ZooKeeper leader and a serving majority".to_string(),
+    };
+    Ok(wait::until(&what, deadline, Duration::from_millis(100), || async {
+        let mut modes = Vec::new();
+        for (name, addr) in &servers {
+            modes.push((name.as_str(), zk::mode(&guard, *addr).await));
+        }
+        let leaders: Vec<&str> =
+            modes.iter().filter(|(_, m)| m.as_deref() == Some("leader")).map(|(n, _)| *n).collect();
+        let serving = modes.iter().filter(|(_, m)| m.is_some()).count();
+        let shown = modes.iter().map(|(n, m)| format!("{n}: {}", m.as_deref().unwrap_or("not serving")));
+        let shown = shown.collect::<Vec<_>>().join(", ");
+        let new_leader = match not_on {
+            Some(old) => leaders.len() == 1 && leaders[0] != old,
+            None => leaders.len() == 1,
+        };
+        if new_leader && serving * 2 > servers.len() {
+            Ok(shown)
+        } else {
+            Err(shown)
+        }
+    })
+    .await?)
 }
