@@ -72,7 +72,16 @@ impl ZnodeTree {
 
 /// The ensemble's client addresses: memcached-1..3, port 2181.
 pub fn ensemble(lab: &Lab) -> Vec<SocketAddr> {
-    lab.hosts.iter().filter(|h| h.name != "arcus").map(|h| SocketAddr::new(h.ip.into(), CLIENT_PORT)).collect()
+    servers(lab).into_iter().map(|(_, addr)| addr).collect()
+}
+
+/// The ensemble's servers by host name, with their client addresses.
+pub fn servers(lab: &Lab) -> Vec<(String, SocketAddr)> {
+    lab.hosts
+        .iter()
+        .filter(|h| h.name != "arcus")
+        .map(|h| (h.name.clone(), SocketAddr::new(h.ip.into(), CLIENT_PORT)))
+        .collect()
 }
 
 /// Sends a four-letter word and returns the reply (empty when the server closes at once).
@@ -187,15 +196,26 @@ impl ZkSession {
 
 /// Waits until one server of the lab's ensemble says `leader` (or `standalone`); returns its host.
 pub async fn wait_leader(lab: &Lab, deadline: Duration) -> Result<String> {
+    wait_mode(lab, "a ZooKeeper leader in the lab", &["leader", "standalone"], deadline).await
+}
+
+/// Waits until a server of the lab's ensemble says `follower`; returns the first such host by name.
+pub async fn wait_follower(lab: &Lab, deadline: Duration) -> Result<String> {
+    wait_mode(lab, "a ZooKeeper follower in the lab", &["follower"], deadline).await
+}
+
+/// Waits until a server serves in one of `modes`; returns the first such host by name.
+async fn wait_mode(lab: &Lab, what: &str, modes: &[&str], deadline: Duration) -> Result<String> {
     let guard = lab.guard();
-    Ok(wait::until("a ZooKeeper leader in the lab", deadline, Duration::from_millis(50), || async {
+    let servers = servers(lab);
+    Ok(wait::until(what, deadline, Duration::from_millis(50), || async {
         let mut seen = Vec::new();
-        for host in lab.hosts.iter().filter(|h| h.name != "arcus") {
-            let mode = mode(&guard, SocketAddr::new(host.ip.into(), CLIENT_PORT)).await;
-            if matches!(mode.as_deref(), Some("leader") | Some("standalone")) {
-                return Ok(host.name.clone());
+        for (name, addr) in &servers {
+            let mode = mode(&guard, *addr).await;
+            if mode.as_deref().is_some_and(|m| modes.contains(&m)) {
+                return Ok(name.clone());
             }
-            seen.push(format!("{}: {}", host.name, mode.unwrap_or_else(|| "not serving".into())));
+            seen.push(format!("{name}: {}", mode.unwrap_or_else(|| "not serving".into())));
         }
         Err(seen.join(", "))
     })

@@ -75,13 +75,7 @@ pub(super) async fn run(ctx: &Ctx<'_>, condition: &Condition, deadline: Duration
 /// must not lead either); returns every server's mode as seen then.
 async fn quorum(ctx: &Ctx<'_>, not_on: Option<&str>, deadline: Duration) -> Result<String> {
     let guard = ctx.lab.guard();
-    let servers: Vec<(String, SocketAddr)> = ctx
-        .lab
-        .hosts
-        .iter()
-        .filter(|h| h.name != "arcus")
-        .map(|h| (h.name.clone(), SocketAddr::new(h.ip.into(), zk::CLIENT_PORT)))
-        .collect();
+    let servers = zk::servers(ctx.lab);
     let what = match not_on {
         Some(old) => format!("a ZooKeeper leader other than {old} and a serving majority"),
         None => "a ZooKeeper leader and a serving majority".to_string(),
