@@ -42,8 +42,15 @@ pub async fn copy_to(ctx: &Ctx, hosts: &[String]) -> anyhow::Result<()> {
     // overlayfs made tar report "file changed as we read it").
     let archive = if remote.is_empty() { Vec::new() } else { archive(&parent, &name).await? };
     // Unpack, then refresh the dynamic linker's cache so that the install's lib/ (on the hosts'
-    // linker path) is found.
-    let command = format!("mkdir -p {p} && tar -xf - -C {p} && ldconfig", p = remote::sh_quote(&parent));
+    // linker path) is found: only when lib/ brings a shared library (a real arcus-memcached's
+    // engine and extensions), not for the reference node's empty stand-ins (ldconfig costs about
+    // 70 ms a host).
+    let lib = remote::sh_quote(&format!("{}/lib", home.display()));
+    let command = format!(
+        "mkdir -p {p} && tar -xf - -C {p} && \
+         if [ -n \"$(find {lib} -name '*.so*' -size +0c 2>/dev/null | head -n 1)\" ]; then ldconfig; fi",
+        p = remote::sh_quote(&parent)
+    );
     let jobs = remote
         .iter()
         .map(|host| {
