@@ -148,12 +148,13 @@ pub async fn disconnect_all() {
         let hosts = MASTERS.hosts.lock().expect("ssh masters");
         hosts.iter().filter(|(_, up)| up.get() == Some(&true)).map(|(h, _)| h.clone()).collect()
     };
-    for host in hosts {
+    futures_util::future::join_all(hosts.iter().map(|host| async move {
         let mut ssh = ssh_command();
         ssh.args(["-O", "exit", &format!("root@{host}")]);
         ssh.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).kill_on_drop(true);
         let _ = tokio::time::timeout(Duration::from_secs(5), ssh.status()).await;
-    }
+    }))
+    .await;
     let _ = std::fs::remove_dir_all(&MASTERS.dir);
 }
 
