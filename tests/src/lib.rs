@@ -4,22 +4,12 @@
 use std::path::{Path, PathBuf};
 
 use arcus_lab::scenario::{self, RunOptions};
-use arcus_lab::{Flavour, Timing};
-
-/// The workspace's `scenarios/` directory.
-pub fn scenario_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("scenarios")
-}
-
-/// Where the committed snapshots live.
-pub fn snapshot_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("snapshots")
-}
+use arcus_lab::{paths, Flavour, Timing};
 
 /// Every scenario file, sorted by name.
 pub fn scenario_files() -> std::io::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
-    for entry in std::fs::read_dir(scenario_dir())? {
+    for entry in std::fs::read_dir(paths::scenarios_dir())? {
         let path = entry?.path();
         if path.extension().is_some_and(|e| e == "toml") {
             files.push(path);
@@ -36,7 +26,8 @@ pub fn run_file(file: &Path) -> Result<(), String> {
     let text = std::fs::read_to_string(file).map_err(|e| format!("{}: cannot read: {e}", shown.display()))?;
     let parsed = scenario::parse_str(&shown, &text).map_err(|e| e.to_string())?;
     let flavour = Flavour::from_option(None).map_err(|e| e.to_string())?;
-    let options = RunOptions { snapshots: snapshot_dir(), timing: Timing::Fast, flavour, keep_on_failure: false };
+    let options =
+        RunOptions { snapshots: paths::snapshots_dir(), timing: Timing::Fast, flavour, keep_on_failure: false };
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     let report = runtime.block_on(scenario::run(&parsed, &options)).map_err(|e| format!("{e:#}"))?;
     eprintln!("{}: passed in {:.1?}; run directory {}", parsed.name, report.elapsed, report.run_dir.display());

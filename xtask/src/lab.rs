@@ -227,9 +227,8 @@ async fn gc() -> Result<ExitCode> {
 }
 
 async fn run_scenarios(args: RunArgs) -> Result<ExitCode> {
-    let root = arcus_lab::paths::workspace_root();
     let options = RunOptions {
-        snapshots: root.join("tests").join("snapshots"),
+        snapshots: arcus_lab::paths::snapshots_dir(),
         timing: args.profile,
         flavour: Flavour::from_option(args.arcus.as_deref())?,
         keep_on_failure: args.keep_on_failure,
@@ -259,8 +258,7 @@ fn scenario_file(name: &str) -> Result<PathBuf> {
     if as_path.is_file() {
         return Ok(as_path);
     }
-    let dir = arcus_lab::paths::workspace_root().join("scenarios");
-    let named = dir.join(format!("{}.toml", name.trim_end_matches(".toml")));
+    let named = arcus_lab::paths::scenarios_dir().join(format!("{}.toml", name.trim_end_matches(".toml")));
     anyhow::ensure!(
         named.is_file(),
         "no scenario {name:?}: not a file, and no {} (see `ls scenarios/`)",

@@ -29,3 +29,13 @@ pub fn target_dir() -> PathBuf {
 pub fn state_dir() -> PathBuf {
     workspace_root().join("target").join("arcus-lab")
 }
+
+/// The scenario files of the conformance suite: `<workspace>/scenarios`.
+pub fn scenarios_dir() -> PathBuf {
+    workspace_root().join("scenarios")
+}
+
+/// The suite's committed snapshots: `<workspace>/tests/snapshots`.
+pub fn snapshots_dir() -> PathBuf {
+    workspace_root().join("tests").join("snapshots")
+}
