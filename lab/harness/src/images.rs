@@ -78,8 +78,8 @@ pub async fn present(engine: &Engine) -> Result<Vec<String>> {
 /// removed references.
 pub async fn prune(engine: &Engine) -> Result<Vec<String>> {
     let _lock = lock().await?;
-    let base = base_reference(&debian_sources()?);
-    let host = build_reference("host", &host_context()?, &base)?;
+    let base = base_reference(&base_tag(&debian_sources()?));
+    let host = build_reference("host", &host_context()?.tar()?, &base);
     let newest_admin = engine.list_images(LABEL_IMAGE, "admin").await?.into_iter().next();
     let keep = [Some(base), Some(host), newest_admin];
     let mut removed = Vec::new();
@@ -121,8 +121,8 @@ fn host_context() -> Result<BuildContext> {
     BuildContext::from_dir(&images_dir().join("host"))
 }
 
-/// `arcus-lab/base:<hash of mmdebstrap's arguments and the apt sources>`.
-fn base_reference(sources: &[(String, String)]) -> String {
+/// The base image's tag: a hash of mmdebstrap's arguments and the apt sources.
+fn base_tag(sources: &[(String, String)]) -> String {
     let mut hasher = Sha256::new();
     for arg in MMDEBSTRAP_ARGS {
         hasher.update(arg.as_bytes());
@@ -132,21 +132,25 @@ fn base_reference(sources: &[(String, String)]) -> String {
         hasher.update(name.as_bytes());
         hasher.update(text.as_bytes());
     }
-    format!("arcus-lab/base:{}", short_hash(hasher))
+    short_hash(hasher)
 }
 
-/// `arcus-lab/<kind>:<hash of the parent image and the build context>`.
-fn build_reference(kind: &str, context: &BuildContext, parent: &str) -> Result<String> {
+fn base_reference(tag: &str) -> String {
+    format!("arcus-lab/base:{tag}")
+}
+
+/// `arcus-lab/<kind>:<hash of the parent image and the build context's tarball>`.
+fn build_reference(kind: &str, context_tar: &[u8], parent: &str) -> String {
     let mut hasher = Sha256::new();
     hasher.update(parent.as_bytes());
-    hasher.update(context.tar()?);
-    Ok(format!("arcus-lab/{kind}:{}", short_hash(hasher)))
+    hasher.update(context_tar);
+    format!("arcus-lab/{kind}:{}", short_hash(hasher))
 }
 
 async fn ensure_base(engine: &Engine, progress: &Progress) -> Result<String> {
     let sources = debian_sources()?;
-    let reference = base_reference(&sources);
-    let tag = reference.rsplit(':').next().expect("a tag").to_string();
+    let tag = base_tag(&sources);
+    let reference = base_reference(&tag);
     if engine.image_exists(&reference).await? {
         return Ok(reference);
     }
@@ -196,11 +200,11 @@ async fn build_if_missing(
     parent: &str,
     progress: &Progress,
 ) -> Result<String> {
-    let reference = build_reference(kind, context, parent)?;
+    let tar = context.tar()?;
+    let reference = build_reference(kind, &tar, parent);
     if engine.image_exists(&reference).await? {
         return Ok(reference);
     }
-    let tar = context.tar()?;
     let step = progress.step(format!("building {reference}"));
     let labels = HashMap::from([(LABEL_IMAGE.to_string(), kind.to_string())]);
     let args = HashMap::from([(parent_arg.to_string(), parent.to_string())]);

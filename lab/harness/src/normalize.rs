@@ -115,7 +115,7 @@ impl Normalizer {
             .map(|z| {
                 let path = self.text(&z.path);
                 let mut line = path.clone();
-                if z.ephemeral {
+                if z.is_ephemeral() {
                     line.push_str(" ephemeral");
                 }
                 if !z.data.is_empty() {

@@ -18,8 +18,6 @@ pub const CLIENT_PORT: u16 = 2181;
 pub struct Znode {
     pub path: String,
     pub data: String,
-    /// Whether the znode is ephemeral; always `owner.is_some()`.
-    pub ephemeral: bool,
     /// The session that owns an ephemeral znode (the stat's `ephemeralOwner`); `None` for a
     /// persistent one.
     pub owner: Option<SessionId>,
@@ -39,7 +37,12 @@ impl Znode {
     /// A znode from its stat's ephemeral owner (0: persistent).
     pub fn new(path: String, data: String, ephemeral_owner: i64) -> Znode {
         let owner = (ephemeral_owner != 0).then_some(SessionId(ephemeral_owner as u64));
-        Znode { path, data, ephemeral: owner.is_some(), owner }
+        Znode { path, data, owner }
+    }
+
+    /// Whether a session owns it (an ephemeral znode).
+    pub fn is_ephemeral(&self) -> bool {
+        self.owner.is_some()
     }
 }
 

@@ -20,7 +20,7 @@ async fn steps_9_to_14(lab: &Lab) -> anyhow::Result<()> {
         "after zookeeper init:\n{}",
         after_init.render()
     );
-    anyhow::ensure!(after_init.0.iter().all(|z| z.data.is_empty() && !z.ephemeral), "{}", after_init.render());
+    anyhow::ensure!(after_init.0.iter().all(|z| z.data.is_empty() && !z.is_ephemeral()), "{}", after_init.render());
 
     runbook::run(lab, Step::Register, Step::Register, &Progress::silent()).await?;
     let after_register = session.tree("/arcus").await?;
@@ -49,7 +49,7 @@ async fn steps_9_to_14(lab: &Lab) -> anyhow::Result<()> {
             let name = format!("{}:{port}-{}", host.ip, host.name);
             let node = after_start.0.iter().find(|z| z.path == format!("{CACHE_LIST}/{name}"));
             anyhow::ensure!(
-                node.is_some_and(|z| z.ephemeral && z.data == "100MB"),
+                node.is_some_and(|z| z.is_ephemeral() && z.data == "100MB"),
                 "{name} missing or wrong in {nodes:?}:\n{}",
                 after_start.render()
             );
