@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # zkServer.sh start|stop|status for the Arcus install's ZooKeeper, in the manner of upstream's
 # script, on the host's Debian ZooKeeper through the host image's `lab-zk-java` (the one JVM
 # command line of the lab: Debian's jars, slf4j-simple for readable logs, small heap, JMX off,
@@ -12,10 +12,30 @@ ZOOCFG="$ZOOCFGDIR/zoo.cfg"
 ZOO_LOG_DIR="$ZOOBINDIR/../logs"
 ZOOJAVA=/usr/local/bin/lab-zk-java
 # How long `start` waits for the client port, `stop` for the process to end (seconds), and how
-# often both look (50 times a second).
+# often both look (50 times a second). bash, not sh: the looks are builtins (a connect through
+# /dev/tcp, `kill -0`, a `read -t` pause), where sh would fork nc and sleep 100 times a second on
+# a host whose JVM is starting and needs the CPU.
 START_DEADLINE=30
 STOP_DEADLINE=10
 POLLS_PER_SECOND=50
+
+# pause: one poll interval (1/POLLS_PER_SECOND s) without a process, a `read -t` on a FIFO that
+# nobody writes to.
+PAUSE_SECONDS=$(printf '0.%03d' $((1000 / POLLS_PER_SECOND)))
+pause_fd=
+pause() {
+    if [ -z "$pause_fd" ]; then
+        local fifo
+        fifo=$(mktemp -u) && mkfifo "$fifo" && exec {pause_fd}<>"$fifo" && rm -f "$fifo"
+    fi
+    read -r -t "$PAUSE_SECONDS" -u "$pause_fd" _ || true
+}
+
+# port_open PORT: the port accepts a connection on loopback.
+port_open() {
+    # the connection is closed again at once (the redirection lasts for `:` only)
+    : 2>/dev/null < "/dev/tcp/127.0.0.1/$1"
+}
 
 # Upstream prints these two on stderr; over ssh, stderr and stdout travel in separate channels and
 # reach the admin in any order, so they go to stdout, keeping the runbook's order.
@@ -57,11 +77,12 @@ start)
     nohup "$ZOOJAVA" -Dzookeeper.log.dir="$ZOO_LOG_DIR" \
         org.apache.zookeeper.server.quorum.QuorumPeerMain "$ZOOCFG" \
         > "$ZOO_LOG_DIR/zookeeper.out" 2>&1 < /dev/null &
-    echo $! > "$PIDFILE"
+    pid=$!
+    echo "$pid" > "$PIDFILE"
     # STARTED once the client port accepts connections; FAILED if the JVM ends first.
     waited=0
-    while ! nc -z 127.0.0.1 "$ZOO_PORT" 2>/dev/null; do
-        if ! running; then
+    while ! port_open "$ZOO_PORT"; do
+        if ! kill -0 "$pid" 2>/dev/null; then
             rm -f "$PIDFILE"
             echo "FAILED TO START"
             tail -n 20 "$ZOO_LOG_DIR/zookeeper.out" >&2
@@ -72,7 +93,7 @@ start)
             echo "port $ZOO_PORT not open after $START_DEADLINE s; see $ZOO_LOG_DIR/zookeeper.out" >&2
             exit 1
         fi
-        sleep 0.02
+        pause
         waited=$((waited + 1))
     done
     echo STARTED
@@ -94,7 +115,7 @@ stop)
             echo "FAILED: process $pid still there after $STOP_DEADLINE s"
             exit 1
         fi
-        sleep 0.02
+        pause
         waited=$((waited + 1))
     done
     rm -f "$PIDFILE"
