@@ -104,7 +104,8 @@ async fn ensure_host_locked(engine: &Engine, progress: &Progress) -> Result<Stri
 async fn ensure_admin_locked(engine: &Engine, host: &str, flavour: &Flavour, progress: &Progress) -> Result<String> {
     let mut context = BuildContext::from_dir(&images_dir().join("admin"))?;
     let step = progress.step("building the arcus and memcached binaries (cargo build --release)");
-    let bins = build_binaries()?;
+    // off the async threads: `lab up` starts the hosts meanwhile
+    let bins = tokio::task::spawn_blocking(build_binaries).await??;
     step.done();
     context.add_file("arcus/bin/arcus", &bins.join("arcus"))?;
     match flavour {
