@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use futures_util::future::try_join_all;
 
 use crate::engine::ExecOutput;
 use crate::lab::Lab;
@@ -139,23 +140,37 @@ pub async fn run_step(lab: &Lab, step: Step) -> Result<ExecOutput> {
     Ok(out)
 }
 
-/// Runs the steps from `from` through `until` in order, waiting where the cloud needs time:
-/// a leader after `zookeeper start`, six joined nodes after `memcached start`.
+/// The steps that prepare the admin host (5-7): each touches only its own file (arcus.sh's zklist,
+/// the hosts' authorized_keys, the cloud config), so `run` does them side by side.
+const PREPARATION: [Step; 3] = [Step::Zklist, Step::Keys, Step::Conf];
+
+/// Runs the steps from `from` through `until`, waiting where the cloud needs time: a leader after
+/// `zookeeper start`, six joined nodes after `memcached start`. The preparation steps in that range
+/// run side by side, the rest in order.
 pub async fn run(lab: &Lab, from: Step, until: Step, progress: &Progress) -> Result<()> {
-    for step in Step::ALL.into_iter().filter(|s| (from..=until).contains(s)) {
-        let shown = progress.step(format!("runbook step {}", step.name()));
-        run_step(lab, step).await?;
-        match step {
-            Step::ZkStart => {
-                zk::wait_leader(lab, Duration::from_secs(30)).await?;
-            }
-            Step::Start => {
-                let session = zk::ZkSession::connect(lab, Duration::from_secs(10)).await?;
-                session.wait_children(&format!("/arcus/cache_list/{SERVICE}"), 6, Duration::from_secs(20)).await?;
-            }
-            _ => {}
-        }
-        shown.done();
+    let steps: Vec<Step> = Step::ALL.into_iter().filter(|s| (from..=until).contains(s)).collect();
+    let (preparation, rest): (Vec<Step>, Vec<Step>) = steps.into_iter().partition(|s| PREPARATION.contains(s));
+    try_join_all(preparation.into_iter().map(|step| run_shown(lab, step, progress))).await?;
+    for step in rest {
+        run_shown(lab, step, progress).await?;
     }
+    Ok(())
+}
+
+/// One step with its progress line, and the wait that follows it.
+async fn run_shown(lab: &Lab, step: Step, progress: &Progress) -> Result<()> {
+    let shown = progress.step(format!("runbook step {}", step.name()));
+    run_step(lab, step).await?;
+    match step {
+        Step::ZkStart => {
+            zk::wait_leader(lab, Duration::from_secs(30)).await?;
+        }
+        Step::Start => {
+            let session = zk::ZkSession::connect(lab, Duration::from_secs(10)).await?;
+            session.wait_children(&format!("/arcus/cache_list/{SERVICE}"), 6, Duration::from_secs(20)).await?;
+        }
+        _ => {}
+    }
+    shown.done();
     Ok(())
 }
