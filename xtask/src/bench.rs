@@ -51,6 +51,7 @@ async fn lab_up(warm_only: bool, cloud: bool, runs: usize) -> Result<ExitCode> {
         }
         cold = Some(time_up(&engine, level).await?.0);
     }
+    let reference = machine_reference()?;
     let mut warm = Vec::new();
     let mut idle_host_mib = 0.0;
     for i in 0..runs {
@@ -67,12 +68,14 @@ async fn lab_up(warm_only: bool, cloud: bool, runs: usize) -> Result<ExitCode> {
     }
     println!("{:<44} {:>8.2} s", format!("warm {name} (median of {runs})"), median);
     println!("{:<44} {:>6.1} MiB", "idle memcached-1 container memory", idle_host_mib);
+    println!("{:<44} {:>8.2} s", "machine reference (sh loop, best of 3)", reference);
     let json = serde_json::json!({
         "level": name,
         "cold_seconds": cold.map(|c| c.as_secs_f64()),
         "warm_seconds": warm,
         "warm_median_seconds": median,
         "idle_host_container_mib": idle_host_mib,
+        "machine_reference_seconds": reference,
     });
     let dir = arcus_lab::paths::state_dir().join("bench");
     std::fs::create_dir_all(&dir)?;
@@ -80,6 +83,23 @@ async fn lab_up(warm_only: bool, cloud: bool, runs: usize) -> Result<ExitCode> {
     std::fs::write(&file, serde_json::to_string_pretty(&json)?).with_context(|| format!("write {}", file.display()))?;
     println!("written to {}", file.display());
     Ok(ExitCode::SUCCESS)
+}
+
+/// How fast this machine is, to compare `lab up` figures taken on different machines (they were
+/// 5.0 s and 9.6 s for the same commit on two machines of the same kind): the best of three runs
+/// of a fixed single-core workload, a million iterations of a `sh` loop.
+fn machine_reference() -> Result<f64> {
+    let mut best = f64::INFINITY;
+    for _ in 0..3 {
+        let started = Instant::now();
+        let status = std::process::Command::new("sh")
+            .args(["-c", "i=0; while [ $i -lt 1000000 ]; do i=$((i+1)); done"])
+            .status()
+            .context("run the reference sh loop")?;
+        anyhow::ensure!(status.success(), "the reference sh loop failed: {status}");
+        best = best.min(started.elapsed().as_secs_f64());
+    }
+    Ok(best)
 }
 
 /// One `lab up` at `level`, then the memory of memcached-1 after a second of idling, then down.

@@ -33,8 +33,9 @@ impl Profile {
         }
     }
 
-    /// The longest pause between two rounds of the leader wait (the printed line says 3 seconds
-    /// either way), and whether the pause ends early once the ensemble looks complete from here.
+    /// The leader wait's pause and whether it is a look: seed sleeps 3 s between two rounds; fast
+    /// looks over TCP before every round, for up to 1 s, and goes on as soon as the ensemble is
+    /// complete (the line printed between rounds says 3 seconds either way).
     fn poll_interval(self) -> (Duration, bool) {
         match self {
             Profile::Seed => (Duration::from_secs(3), false),
@@ -159,7 +160,12 @@ pub async fn wait_for_leader(ctx: &Ctx, profile: Profile) -> anyhow::Result<()> 
         ctx.zk_port()
     );
     let started = Instant::now();
+    let (pause, early) = profile.poll_interval();
     loop {
+        if early {
+            // the fast profile looks over TCP before every round, the first one included
+            until_complete(ctx, pause).await;
+        }
         let jobs: Vec<Job> = ctx.zk_hosts().iter().map(|h| Job::new(h, None, command.clone())).collect();
         let outcomes = crate::remote::run_all(jobs).await;
         for outcome in &outcomes {
@@ -184,16 +190,13 @@ pub async fn wait_for_leader(ctx: &Ctx, profile: Profile) -> anyhow::Result<()> 
             );
         }
         ctx.out.line("zookeeper cluster not complete yet; sleeping 3 seconds");
-        let (pause, early) = profile.poll_interval();
-        if early {
-            until_complete(ctx, pause).await;
-        } else {
+        if !early {
             tokio::time::sleep(pause).await;
         }
     }
 }
 
-/// The pause between two rounds of the fast profile's leader wait: up to `longest`, over as soon
+/// The pause before each round of the fast profile's leader wait: up to `longest`, over as soon
 /// as every host's client port answers `srvr` with a mode and one of them leads. These looks are
 /// made from here, over TCP, 50 times a second: a round of the runbook's line costs each host an
 /// ssh session and a shell pipeline, and the hosts' CPUs are busy starting ZooKeeper.
