@@ -33,13 +33,12 @@ impl Profile {
         }
     }
 
-    /// The leader wait's pause and whether it is a look: seed sleeps 3 s between two rounds; fast
-    /// looks over TCP before every round, for up to 1 s, and goes on as soon as the ensemble is
-    /// complete (the line printed between rounds says 3 seconds either way).
-    fn poll_interval(self) -> (Duration, bool) {
+    /// How the leader wait paces its rounds (the line printed between rounds says 3 seconds
+    /// either way).
+    fn pace(self) -> Pace {
         match self {
-            Profile::Seed => (Duration::from_secs(3), false),
-            Profile::Fast => (Duration::from_secs(1), true),
+            Profile::Seed => Pace::SleepBetween(Duration::from_secs(3)),
+            Profile::Fast => Pace::LookBefore(Duration::from_secs(1)),
         }
     }
 
@@ -51,6 +50,18 @@ impl Profile {
         }
     }
 }
+
+/// How the leader wait paces its rounds of the runbook's ssh line.
+enum Pace {
+    /// The runbook's: a fixed sleep between two rounds.
+    SleepBetween(Duration),
+    /// Before every round, the first included, look over TCP until the ensemble is complete, for
+    /// at most this long.
+    LookBefore(Duration),
+}
+
+/// The modes of a ZooKeeper that serves clients.
+const SERVING: [&str; 4] = ["leader", "follower", "standalone", "observer"];
 
 /// zoo.cfg for an ensemble: `servers` are the zklist's hosts, `client_port` the first entry's port.
 pub fn render_zoo_cfg(servers: &[String], client_port: u16, zookeeper_dir: &str, profile: Profile) -> String {
@@ -160,11 +171,10 @@ pub async fn wait_for_leader(ctx: &Ctx, profile: Profile) -> anyhow::Result<()> 
         ctx.zk_port()
     );
     let started = Instant::now();
-    let (pause, early) = profile.poll_interval();
+    let pace = profile.pace();
     loop {
-        if early {
-            // the fast profile looks over TCP before every round, the first one included
-            until_complete(ctx, pause).await;
+        if let Pace::LookBefore(longest) = pace {
+            until_complete(ctx, longest).await;
         }
         let jobs: Vec<Job> = ctx.zk_hosts().iter().map(|h| Job::new(h, None, command.clone())).collect();
         let outcomes = crate::remote::run_all(jobs).await;
@@ -175,7 +185,7 @@ pub async fn wait_for_leader(ctx: &Ctx, profile: Profile) -> anyhow::Result<()> 
         let modes: Vec<&str> =
             outcomes.iter().map(|o| if o.result.is_ok() { mode_of(&o.output) } else { "stale" }).collect();
         if modes.iter().any(|m| *m == "leader" || *m == "standalone") {
-            if modes.iter().all(|m| ["leader", "follower", "standalone", "observer"].contains(m)) {
+            if modes.iter().all(|m| SERVING.contains(m)) {
                 ctx.out.line("got a leader, and all nodes are up");
             } else {
                 ctx.out.line("got a leader, but some nodes are out of order");
@@ -190,7 +200,7 @@ pub async fn wait_for_leader(ctx: &Ctx, profile: Profile) -> anyhow::Result<()> 
             );
         }
         ctx.out.line("zookeeper cluster not complete yet; sleeping 3 seconds");
-        if !early {
+        if let Pace::SleepBetween(pause) = pace {
             tokio::time::sleep(pause).await;
         }
     }
@@ -206,9 +216,7 @@ async fn until_complete(ctx: &Ctx, longest: Duration) {
     while Instant::now() < deadline {
         let looks = ctx.zk_hosts().into_iter().map(|host| srvr_mode(host, ctx.zk_port()));
         let modes: Vec<Option<String>> = futures_util::future::join_all(looks).await;
-        let serving = |m: &Option<String>| {
-            m.as_deref().is_some_and(|m| ["leader", "follower", "standalone", "observer"].contains(&m))
-        };
+        let serving = |m: &Option<String>| m.as_deref().is_some_and(|m| SERVING.contains(&m));
         let leads = |m: &Option<String>| matches!(m.as_deref(), Some("leader" | "standalone"));
         if modes.iter().all(serving) && modes.iter().any(leads) {
             return;
