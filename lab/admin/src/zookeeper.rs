@@ -62,6 +62,8 @@ enum Pace {
 
 /// The modes of a ZooKeeper that serves clients.
 const SERVING: [&str; 4] = ["leader", "follower", "standalone", "observer"];
+/// The modes of a ZooKeeper that leads (or needs no leader): the leader wait ends on one.
+const LEADING: [&str; 2] = ["leader", "standalone"];
 
 /// zoo.cfg for an ensemble: `servers` are the zklist's hosts, `client_port` the first entry's port.
 pub fn render_zoo_cfg(servers: &[String], client_port: u16, zookeeper_dir: &str, profile: Profile) -> String {
@@ -184,7 +186,7 @@ pub async fn wait_for_leader(ctx: &Ctx, profile: Profile) -> anyhow::Result<()> 
         }
         let modes: Vec<&str> =
             outcomes.iter().map(|o| if o.result.is_ok() { mode_of(&o.output) } else { "stale" }).collect();
-        if modes.iter().any(|m| *m == "leader" || *m == "standalone") {
+        if modes.iter().any(|m| LEADING.contains(m)) {
             if modes.iter().all(|m| SERVING.contains(m)) {
                 ctx.out.line("got a leader, and all nodes are up");
             } else {
@@ -217,7 +219,7 @@ async fn until_complete(ctx: &Ctx, longest: Duration) {
         let looks = ctx.zk_hosts().into_iter().map(|host| srvr_mode(host, ctx.zk_port()));
         let modes: Vec<Option<String>> = futures_util::future::join_all(looks).await;
         let serving = |m: &Option<String>| m.as_deref().is_some_and(|m| SERVING.contains(&m));
-        let leads = |m: &Option<String>| matches!(m.as_deref(), Some("leader" | "standalone"));
+        let leads = |m: &Option<String>| m.as_deref().is_some_and(|m| LEADING.contains(&m));
         if modes.iter().all(serving) && modes.iter().any(leads) {
             return;
         }
