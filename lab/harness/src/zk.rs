@@ -107,6 +107,22 @@ pub async fn mode(guard: &AddressGuard, addr: SocketAddr) -> Option<String> {
     reply.lines().find_map(|l| l.strip_prefix("Mode: ")).map(|m| m.trim().to_string())
 }
 
+/// Every server's mode as seen now (`None`: not serving), by host name.
+pub async fn modes(guard: &AddressGuard, servers: &[(String, SocketAddr)]) -> Vec<(String, Option<String>)> {
+    let mut seen = Vec::new();
+    for (name, addr) in servers {
+        seen.push((name.clone(), mode(guard, *addr).await));
+    }
+    seen
+}
+
+/// `host: mode, ...` for a wait's report.
+pub fn show_modes(modes: &[(String, Option<String>)]) -> String {
+    let shown: Vec<String> =
+        modes.iter().map(|(name, m)| format!("{name}: {}", m.as_deref().unwrap_or("not serving"))).collect();
+    shown.join(", ")
+}
+
 /// A client session on the lab's ensemble.
 pub struct ZkSession {
     client: zookeeper_client::Client,
@@ -212,15 +228,9 @@ async fn wait_mode(lab: &Lab, what: &str, modes: &[&str], deadline: Duration) ->
     let guard = lab.guard();
     let servers = servers(lab);
     Ok(wait::until(what, deadline, Duration::from_millis(50), || async {
-        let mut seen = Vec::new();
-        for (name, addr) in &servers {
-            let mode = mode(&guard, *addr).await;
-            if mode.as_deref().is_some_and(|m| modes.contains(&m)) {
-                return Ok(name.clone());
-            }
-            seen.push(format!("{name}: {}", mode.unwrap_or_else(|| "not serving".into())));
-        }
-        Err(seen.join(", "))
+        let seen = self::modes(&guard, &servers).await;
+        let found = seen.iter().find(|(_, m)| m.as_deref().is_some_and(|m| modes.contains(&m)));
+        found.map(|(name, _)| name.clone()).ok_or_else(|| show_modes(&seen))
     })
     .await?)
 }

@@ -81,19 +81,15 @@ async fn quorum(ctx: &Ctx<'_>, not_on: Option<&str>, deadline: Duration) -> Resu
         None => "a ZooKeeper leader and a serving majority".to_string(),
     };
     Ok(wait::until(&what, deadline, Duration::from_millis(100), || async {
-        let mut modes = Vec::new();
-        for (name, addr) in &servers {
-            modes.push((name.as_str(), zk::mode(&guard, *addr).await));
-        }
+        let modes = zk::modes(&guard, &servers).await;
         let leaders: Vec<&str> =
-            modes.iter().filter(|(_, m)| m.as_deref() == Some("leader")).map(|(n, _)| *n).collect();
+            modes.iter().filter(|(_, m)| m.as_deref() == Some("leader")).map(|(n, _)| n.as_str()).collect();
         let serving = modes.iter().filter(|(_, m)| m.is_some()).count();
-        let shown = modes.iter().map(|(n, m)| format!("{n}: {}", m.as_deref().unwrap_or("not serving")));
-        let shown = shown.collect::<Vec<_>>().join(", ");
         let new_leader = match not_on {
             Some(old) => leaders.len() == 1 && leaders[0] != old,
             None => leaders.len() == 1,
         };
+        let shown = zk::show_modes(&modes);
         if new_leader && serving * 2 > servers.len() {
             Ok(shown)
         } else {
