@@ -197,7 +197,23 @@ pub async fn start_host(lab: &Lab, host: &str) -> Result<()> {
 /// Freezes a whole host (every process in its container, `docker pause`); returns once the engine
 /// reports the container paused.
 pub async fn pause_host(lab: &Lab, host: &str) -> Result<()> {
-    lab.engine.pause(&lab.host(host)?.container).await?;
+    let container = &lab.host(host)?.container;
+    // The cgroup freezer gives up on a task it cannot stop at once (runc: "unable to freeze",
+    // and the container stays running); seen once in some forty runs of a paused ZooKeeper host on
+    // this engine's fuse-overlayfs storage. That failure is tried again until IN_EFFECT; any other
+    // fails at once.
+    let started = std::time::Instant::now();
+    loop {
+        match lab.engine.pause(container).await {
+            Ok(()) => break,
+            Err(e) if e.to_string().contains("unable to freeze") && started.elapsed() < IN_EFFECT => {
+                tokio::time::sleep(POLL).await;
+            }
+            Err(e) => {
+                return Err(e).with_context(|| format!("pause the host {host} (tried for {:?})", started.elapsed()))
+            }
+        }
+    }
     wait_state(lab, host, "paused", IN_EFFECT).await
 }
 
