@@ -178,8 +178,9 @@ pub async fn kill_host(lab: &Lab, host: &str) -> Result<()> {
 
 /// Stops a whole host the way `docker stop` does (SIGTERM to its init, SIGKILL after a grace
 /// period); returns once the container is no longer running. The host image's boot script passes
-/// SIGTERM on to the cache nodes and ZooKeeper and waits for them, so the nodes stop gracefully:
-/// their znodes go at once, not after the session timeout as with `kill-host`.
+/// SIGTERM on to the cache nodes, waits for them, then to ZooKeeper, so the nodes stop gracefully
+/// while their sessions' servers still serve: their znodes go at once, not after the session
+/// timeout as with `kill-host`.
 pub async fn stop_host(lab: &Lab, host: &str) -> Result<()> {
     let container = &lab.host(host)?.container;
     lab.engine.stop_within(container, STOP_GRACE).await?;
