@@ -166,6 +166,16 @@ fn mode_of(output: &str) -> &str {
     output.lines().find_map(|l| l.trim().strip_prefix("Mode:")).map(str::trim).unwrap_or("stale")
 }
 
+/// Whether one of the servers leads (or needs no leader).
+fn has_leader(modes: &[&str]) -> bool {
+    modes.iter().any(|m| LEADING.contains(m))
+}
+
+/// Whether every server serves clients.
+fn all_serving(modes: &[&str]) -> bool {
+    modes.iter().all(|m| SERVING.contains(m))
+}
+
 /// Polls every host's `stat` until one is the leader (or standalone), printing each round.
 pub async fn wait_for_leader(ctx: &Ctx, profile: Profile) -> anyhow::Result<()> {
     let command = format!(
@@ -186,8 +196,8 @@ pub async fn wait_for_leader(ctx: &Ctx, profile: Profile) -> anyhow::Result<()> 
         }
         let modes: Vec<&str> =
             outcomes.iter().map(|o| if o.result.is_ok() { mode_of(&o.output) } else { "stale" }).collect();
-        if modes.iter().any(|m| LEADING.contains(m)) {
-            if modes.iter().all(|m| SERVING.contains(m)) {
+        if has_leader(&modes) {
+            if all_serving(&modes) {
                 ctx.out.line("got a leader, and all nodes are up");
             } else {
                 ctx.out.line("got a leader, but some nodes are out of order");
@@ -216,29 +226,27 @@ async fn until_complete(ctx: &Ctx, longest: Duration) {
     const LOOK_EVERY: Duration = Duration::from_millis(20);
     let deadline = Instant::now() + longest;
     while Instant::now() < deadline {
-        let looks = ctx.zk_hosts().into_iter().map(|host| srvr_mode(host, ctx.zk_port()));
-        let modes: Vec<Option<String>> = futures_util::future::join_all(looks).await;
-        let serving = |m: &Option<String>| m.as_deref().is_some_and(|m| SERVING.contains(&m));
-        let leads = |m: &Option<String>| m.as_deref().is_some_and(|m| LEADING.contains(&m));
-        if modes.iter().all(serving) && modes.iter().any(leads) {
+        let looks = ctx.zk_hosts().into_iter().map(|host| srvr_reply(host, ctx.zk_port()));
+        let replies = futures_util::future::join_all(looks).await;
+        let modes: Vec<&str> = replies.iter().map(|reply| mode_of(reply)).collect();
+        if has_leader(&modes) && all_serving(&modes) {
             return;
         }
         tokio::time::sleep(LOOK_EVERY.min(deadline.saturating_duration_since(Instant::now()))).await;
     }
 }
 
-/// The mode in a ZooKeeper's `srvr` reply, asked over TCP; `None` if it does not answer within
-/// 200 ms or is not serving.
-async fn srvr_mode(host: String, port: u16) -> Option<String> {
+/// A ZooKeeper's reply to `srvr`, asked over TCP; empty if it does not answer within 200 ms.
+async fn srvr_reply(host: String, port: u16) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let ask = async {
         let mut stream = tokio::net::TcpStream::connect((host.as_str(), port)).await.ok()?;
         stream.write_all(b"srvr").await.ok()?;
         let mut reply = String::new();
         stream.read_to_string(&mut reply).await.ok()?;
-        reply.lines().find_map(|l| l.strip_prefix("Mode:")).map(|m| m.trim().to_string())
+        Some(reply)
     };
-    tokio::time::timeout(Duration::from_millis(200), ask).await.ok().flatten()
+    tokio::time::timeout(Duration::from_millis(200), ask).await.ok().flatten().unwrap_or_default()
 }
 
 /// The children of /arcus that init creates, in the order it prints them.
