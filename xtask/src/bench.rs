@@ -5,16 +5,17 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
+use arcus_lab::cloud::{self, Level, Step, UpOptions};
 use arcus_lab::lab as labs;
-use arcus_lab::runbook::Step;
-use arcus_lab::{Engine, Lab, Level, Progress, UpOptions};
+use arcus_lab::{Engine, LabSpec, Progress, Topology};
 use clap::Subcommand;
 
 #[derive(Subcommand)]
 pub enum BenchCommand {
     /// Time `lab up --bare` until every sshd answers (or, with --cloud, the whole runbook until
-    /// 6/6 nodes are online): cold (lab images removed first) and warm (median of 5), plus an idle
-    /// host container's memory.
+    /// every node is online): cold (lab images removed first) and warm (median of 5), plus the
+    /// idle cache hosts' memory (mean per host). `--hosts/--zk/--nodes-per-host` give the
+    /// topology (default: the runbook's).
     LabUp {
         /// Skip the cold run (keeps the images).
         #[arg(long)]
@@ -24,6 +25,8 @@ pub enum BenchCommand {
         cloud: bool,
         #[arg(long, default_value_t = 5)]
         runs: usize,
+        #[command(flatten)]
+        topology: crate::lab::TopologyArgs,
     },
     /// Wall time of the whole scenario suite (as `cargo xtask test` runs it, in parallel) and of
     /// each scenario.
@@ -34,28 +37,34 @@ pub enum BenchCommand {
 
 pub async fn run(cmd: BenchCommand) -> Result<ExitCode> {
     match cmd {
-        BenchCommand::LabUp { warm_only, cloud, runs } => lab_up(warm_only, cloud, runs).await,
+        BenchCommand::LabUp { warm_only, cloud, runs, topology } => {
+            lab_up(warm_only, cloud, runs, topology.topology()?).await
+        }
         BenchCommand::Suite => suite().await,
         BenchCommand::Node(args) => crate::bench_node::run(args).await.map(|()| ExitCode::SUCCESS),
     }
 }
 
-async fn lab_up(warm_only: bool, cloud: bool, runs: usize) -> Result<ExitCode> {
+async fn lab_up(warm_only: bool, cloud: bool, runs: usize, topology: Topology) -> Result<ExitCode> {
     let engine = Engine::connect().await?;
-    let (level, name) =
-        if cloud { (Level::Runbook(Step::List), "lab up (cloud, 6/6 online)") } else { (Level::Bare, "lab up --bare") };
+    let nodes: usize = topology.services.iter().map(|s| topology.nodes_of(s)).sum();
+    let (level, name) = if cloud {
+        (Level::Runbook(Step::List), format!("lab up (cloud, {nodes}/{nodes} online)"))
+    } else {
+        (Level::Bare, "lab up --bare".to_string())
+    };
     let mut cold = None;
     if !warm_only {
         for image in arcus_lab::images::present(&engine).await? {
             engine.remove_image(&image).await?;
         }
-        cold = Some(time_up(&engine, level).await?.0);
+        cold = Some(time_up(&engine, level, &topology).await?.0);
     }
     let reference = machine_reference()?;
     let mut warm = Vec::new();
     let mut idle_host_mib = 0.0;
     for i in 0..runs {
-        let (took, memory) = time_up(&engine, level).await?;
+        let (took, memory) = time_up(&engine, level, &topology).await?;
         eprintln!("warm run {}: {:.2} s", i + 1, took.as_secs_f64());
         warm.push(took.as_secs_f64());
         idle_host_mib = memory;
@@ -67,10 +76,11 @@ async fn lab_up(warm_only: bool, cloud: bool, runs: usize) -> Result<ExitCode> {
         println!("{:<44} {:>8.2} s", format!("cold {name} (images built)"), cold.as_secs_f64());
     }
     println!("{:<44} {:>8.2} s", format!("warm {name} (median of {runs})"), median);
-    println!("{:<44} {:>6.1} MiB", "idle memcached-1 container memory", idle_host_mib);
+    println!("{:<44} {:>6.1} MiB", "idle cache host container memory (mean)", idle_host_mib);
     println!("{:<44} {:>8.2} s", "machine reference (sh loop, best of 3)", reference);
     let json = serde_json::json!({
         "level": name,
+        "topology": topology.describe(),
         "cold_seconds": cold.map(|c| c.as_secs_f64()),
         "warm_seconds": warm,
         "warm_median_seconds": median,
@@ -79,7 +89,12 @@ async fn lab_up(warm_only: bool, cloud: bool, runs: usize) -> Result<ExitCode> {
     });
     let dir = arcus_lab::paths::state_dir().join("bench");
     std::fs::create_dir_all(&dir)?;
-    let file = dir.join(if cloud { "lab-up-cloud.json" } else { "lab-up.json" });
+    let shape = if topology.is_runbook() {
+        String::new()
+    } else {
+        format!("-{}h-{}zk-{}n", topology.hosts, topology.zk, topology.nodes_per_host)
+    };
+    let file = dir.join(format!("lab-up{}{shape}.json", if cloud { "-cloud" } else { "" }));
     std::fs::write(&file, serde_json::to_string_pretty(&json)?).with_context(|| format!("write {}", file.display()))?;
     println!("written to {}", file.display());
     Ok(ExitCode::SUCCESS)
@@ -102,17 +117,23 @@ fn machine_reference() -> Result<f64> {
     Ok(best)
 }
 
-/// One `lab up` at `level`, then the memory of memcached-1 after a second of idling, then down.
-async fn time_up(engine: &Engine, level: Level) -> Result<(Duration, f64)> {
-    let options = UpOptions::owned(level);
+/// One `lab up` at `level`, then the mean memory of the cache hosts after a second of idling,
+/// then down.
+async fn time_up(engine: &Engine, level: Level, topology: &Topology) -> Result<(Duration, f64)> {
+    let mut lab = LabSpec::owned();
+    lab.topology = topology.clone();
+    let options = UpOptions { lab, level };
     let started = Instant::now();
-    let lab = Lab::up(engine, &options, &Progress::stderr()).await?;
+    let lab = cloud::up(engine, &options, &Progress::stderr()).await?;
     let took = started.elapsed();
-    let host = lab.host("memcached-1")?.container.clone();
     tokio::time::sleep(Duration::from_secs(1)).await; // idle on purpose: this is what is measured
-    let memory = engine.memory_usage(&host).await? as f64 / (1u64 << 20) as f64;
-    labs::down(engine, &options.run).await?;
-    Ok((took, memory))
+    let mut total = 0u64;
+    for host in lab.cache_hosts() {
+        total += engine.memory_usage(&host.container).await?;
+    }
+    let mean = total as f64 / f64::from(topology.hosts) / (1u64 << 20) as f64;
+    labs::down(engine, &lab.run).await?;
+    Ok((took, mean))
 }
 
 /// Runs the conformance crate under nextest and reads each scenario's time from its result lines.

@@ -5,16 +5,18 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
+use arcus_lab::cloud::{self, Level, Step, UpOptions};
 use arcus_lab::lab::{self as labs, LabError};
-use arcus_lab::runbook::{Step, SERVICE};
+use arcus_lab::probe::zk::{self, Modes};
 use arcus_lab::scenario::{self, RunOptions};
-use arcus_lab::{zk, Engine, Flavour, Lab, Level, Owner, Progress, RunId, Timing, UpOptions};
+use arcus_lab::{Engine, Flavour, Lab, LabSpec, Owner, Progress, RunId, Timing, Topology};
 use clap::{Args, Subcommand};
 
 #[derive(Subcommand)]
 pub enum LabCommand {
-    /// Build the images if needed, start arcus and memcached-1..3 on a private network, and go
-    /// through the runbook (steps 5-14) to a cloud of six nodes; prints the lab and the cloud.
+    /// Build the images if needed, start arcus and memcached-1..3 (or the topology given) on a
+    /// private network, and go through the runbook (steps 5-14) to a cloud with every node online;
+    /// prints the lab and the cloud.
     Up(UpArgs),
     /// Remove a lab: its containers and network (by label).
     Down(DownArgs),
@@ -66,6 +68,39 @@ pub struct UpArgs {
     /// Use a user's arcus-memcached install prefix (bin/memcached, lib/) instead of the reference node.
     #[arg(long, value_name = "PREFIX")]
     arcus: Option<PathBuf>,
+    #[command(flatten)]
+    topology: TopologyArgs,
+}
+
+/// The lab's shape; the defaults are the runbook's four machines.
+#[derive(Args)]
+pub struct TopologyArgs {
+    /// Cache hosts memcached-1..N (1 to 32).
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    hosts: u8,
+    /// ZooKeeper members on the first hosts: 1, 3 or 5 (at most --hosts).
+    #[arg(long, value_name = "M", default_value_t = 3)]
+    zk: u8,
+    /// Cache nodes per host and service, on ports from 11211 on.
+    #[arg(long, value_name = "K", default_value_t = 2)]
+    nodes_per_host: u8,
+    /// Service codes (comma-separated); each has its nodes on every host.
+    #[arg(long, value_name = "SVC,...", value_delimiter = ',', default_value = "ruo91-cloud")]
+    services: Vec<String>,
+}
+
+impl TopologyArgs {
+    /// The topology, checked (the message names the number that does not fit).
+    pub fn topology(&self) -> Result<Topology> {
+        let t = Topology {
+            hosts: self.hosts,
+            zk: self.zk,
+            nodes_per_host: self.nodes_per_host,
+            services: self.services.clone(),
+        };
+        t.check()?;
+        Ok(t)
+    }
 }
 
 #[derive(Args)]
@@ -91,7 +126,7 @@ pub struct StatusArgs {
 pub struct ExecArgs {
     #[arg(long)]
     run: Option<String>,
-    /// arcus, memcached-1, memcached-2 or memcached-3.
+    /// arcus, memcached-1, memcached-2, ... (the lab's hosts).
     host: String,
     /// The command and its arguments (after `--`).
     #[arg(last = true, required = true)]
@@ -125,10 +160,12 @@ async fn up(args: UpArgs) -> Result<ExitCode> {
     let flavour = Flavour::from_option(args.arcus.as_deref())?;
     let engine = Engine::connect().await?;
     let level = if args.bare { Level::Bare } else { Level::Runbook(args.until.unwrap_or(Step::List)) };
-    let options = UpOptions { run: run.clone(), owner: Owner::Kept, flavour, level, timing: args.profile };
+    let topology = args.topology.topology()?;
+    let lab = LabSpec { run: run.clone(), owner: Owner::Kept, flavour, timing: args.profile, topology };
+    let options = UpOptions { lab, level };
     let progress = Progress::stderr();
     tokio::select! {
-        lab = Lab::up(&engine, &options, &progress) => {
+        lab = cloud::up(&engine, &options, &progress) => {
             let lab = lab?;
             if args.run.is_none() {
                 set_current(&run)?;
@@ -193,7 +230,7 @@ async fn exec(args: ExecArgs) -> Result<ExitCode> {
     let engine = Engine::connect().await?;
     let lab = Lab::attach(&engine, &chosen_run(args.run.as_deref())?).await?;
     let cmd: Vec<&str> = args.cmd.iter().map(String::as_str).collect();
-    let out = lab.exec(&args.host, &cmd).await?;
+    let out = lab.exec(lab.host_named(&args.host)?.name, &cmd).await?;
     print!("{}", out.stdout);
     eprint!("{}", out.stderr);
     Ok(ExitCode::from(u8::try_from(out.exit).unwrap_or(1)))
@@ -202,10 +239,10 @@ async fn exec(args: ExecArgs) -> Result<ExitCode> {
 async fn logs(args: LogsArgs) -> Result<ExitCode> {
     let engine = Engine::connect().await?;
     let lab = Lab::attach(&engine, &chosen_run(args.run.as_deref())?).await?;
-    let host = lab.host(&args.host)?;
+    let host = lab.host_named(&args.host)?;
     println!("==> container output of {} ({})", host.name, host.container);
     print!("{}", engine.logs(&host.container).await?);
-    let syslog = lab.exec(&host.name, &["cat", "/var/log/syslog"]).await?;
+    let syslog = lab.exec(host.name, &["cat", "/var/log/syslog"]).await?;
     println!("==> /var/log/syslog on {}", host.name);
     print!("{}", syslog.stdout);
     Ok(ExitCode::SUCCESS)
@@ -270,32 +307,34 @@ fn scenario_file(name: &str) -> Result<PathBuf> {
 /// Prints the run id and one row per host: name, address, role, state.
 pub async fn print_lab(lab: &Lab) -> Result<()> {
     let states = lab.states().await?;
-    println!("lab {}  network {} ({}/24)", lab.run, lab.run.network(), lab.network);
+    println!("lab {}  network {} ({})  {}", lab.run, lab.run.network(), lab.network, lab.topology.describe());
     println!("{:<12} {:<14} {:<6} STATE", "HOST", "IP", "ROLE");
     for host in &lab.hosts {
         let state = states.get(&host.name).map(String::as_str).unwrap_or("missing");
-        println!("{:<12} {:<14} {:<6} {state}", host.name, host.ip, host.role());
+        println!("{:<12} {:<14} {:<6} {state}", host.name.to_string(), host.ip, host.name.role());
     }
     Ok(())
 }
 
-/// The cloud: the service's nodes online out of those mapped, and each ZooKeeper server's mode.
+/// The cloud: each ZooKeeper member's mode, and each service's nodes online out of those mapped.
 pub async fn print_cloud(lab: &Lab) -> Result<()> {
-    let guard = lab.guard();
     println!();
-    for addr in zk::ensemble(lab) {
-        let host =
-            lab.hosts.iter().find(|h| std::net::IpAddr::V4(h.ip) == addr.ip()).map(|h| h.name.as_str()).unwrap_or("?");
-        let mode = zk::mode(&guard, addr).await.unwrap_or_else(|| "not serving".into());
-        println!("zookeeper  {host:<12} {addr:<18} {mode}");
+    let modes = Modes::of(lab).await;
+    for ((host, mode), server) in modes.0.iter().zip(zk::servers(lab)) {
+        let mode = mode.map(|m| m.to_string()).unwrap_or_else(|| "not serving".into());
+        println!("zookeeper  {:<12} {:<18} {mode}", host.to_string(), server.addr.to_string());
     }
-    let Ok(session) = zk::ZkSession::connect(lab, std::time::Duration::from_secs(5)).await else {
-        println!("service    {SERVICE}: ZooKeeper not reachable");
+    let Ok(session) = zk::ZkSession::connect(lab, Timing::default().zk_connect()).await else {
+        println!("services   ZooKeeper not reachable");
         return Ok(());
     };
-    let mapped = session.children("/arcus/cache_server_mapping").await?.len();
-    let online = session.children(&format!("/arcus/cache_list/{SERVICE}")).await?.len();
-    println!("service    {SERVICE}: {online}/{mapped} nodes online");
+    for service in &lab.topology.services {
+        let mapped = session.children(arcus_facts::znode::CACHE_SERVER_MAPPING).await?;
+        let ports = lab.topology.ports(service);
+        let mapped = mapped.iter().filter(|m| ports.iter().any(|p| m.ends_with(&format!(":{p}")))).count();
+        let online = session.children(&arcus_facts::znode::cache_list(service)).await?.len();
+        println!("service    {service}: {online}/{mapped} nodes online");
+    }
     Ok(())
 }
 

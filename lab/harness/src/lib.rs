@@ -1,27 +1,36 @@
-//! arcus-lab: the engine behind `cargo xtask lab` and the conformance suite.
+//! arcus-lab: the engine behind `cargo xtask lab` and the conformance suite, in layers; each
+//! imports only those above it in this list:
 //!
-//! Where things live: `engine` (every Docker call), `images` (base/host/admin images), `lab`
-//! (the four machines, run ids, the address guard), `flavour` (reference node or a user's Arcus),
-//! `runbook` (the runbook's admin steps), `zk` (ZooKeeper probes), `timing` (profiles),
-//! `wait` (bounded polling), `progress` (progress lines), `paths` (state directory), `fault`
-//! (fault verbs), `normalize` (snapshot redactions), `scenario` (scenario files: parser, runner).
+//! - `engine` (every Docker call), `images` (base/host/admin images); beside them the utilities
+//!   `paths`, `progress`, `wait` (bounded polling), `timing` (the profile, from `arcus-facts`),
+//!   `flavour` (reference node or a user's Arcus)
+//! - `lab`: typed hosts, the topology, run ids and ownership, the address guard, lifecycle
+//! - `probe`: read-only looks (ZooKeeper modes, tree and sessions; node processes and replies)
+//! - `keys`: a scenario step's keys, typed, with their places in the file (for declarations)
+//! - `fault`: the fault verbs, one file each
+//! - `cloud`: the runbook's steps, setup levels, named ready conditions
+//! - `normalize`: snapshot redactions
+//! - `scenario`: scenario files, step kinds (one file each), the runner
+//!
+//! `fixture` (single-container test fixtures) uses `lab` and `images`.
 
+pub mod cloud;
 pub mod engine;
 pub mod fault;
 pub mod flavour;
 pub mod images;
+pub mod keys;
 pub mod lab;
 pub mod normalize;
 pub mod paths;
+pub mod probe;
 pub mod progress;
-pub mod runbook;
 pub mod scenario;
 pub mod timing;
 pub mod wait;
-pub mod zk;
 
 pub use engine::Engine;
 pub use flavour::Flavour;
-pub use lab::{AddressGuard, Lab, LabError, Level, Owner, RunId, UpOptions};
+pub use lab::{AddressGuard, HostName, Lab, LabError, LabSpec, Owner, RunId, Topology};
 pub use progress::Progress;
 pub use timing::Timing;

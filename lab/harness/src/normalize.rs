@@ -8,7 +8,7 @@ use std::sync::LazyLock;
 use regex::{Captures, Regex};
 
 use crate::lab::Lab;
-use crate::zk::ZnodeTree;
+use crate::probe::zk::ZnodeTree;
 
 /// Replaces one pattern; `$name` in the replacement refers to the pattern's groups.
 struct Rule {
@@ -72,7 +72,7 @@ impl Normalizer {
     }
 
     pub fn for_lab(lab: &Lab) -> Normalizer {
-        Normalizer::new(lab.hosts.iter().map(|h| (h.name.clone(), h.ip)).collect(), lab.network)
+        Normalizer::new(lab.hosts.iter().map(|h| (h.name.to_string(), h.ip)).collect(), lab.network.network())
     }
 
     /// Normalizes a text: line ends, lab addresses, then the rules.
@@ -137,7 +137,7 @@ impl Normalizer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::zk::Znode;
+    use crate::probe::zk::Znode;
 
     fn lab() -> Normalizer {
         let net = Ipv4Addr::new(10, 213, 7, 0);

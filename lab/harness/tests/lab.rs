@@ -3,29 +3,34 @@
 //! once on distinct subnets.
 
 use arcus_lab::engine::LABEL_RUN;
-use arcus_lab::lab::{self as labs, HOSTNAMES};
-use arcus_lab::{Engine, Lab, Level, Progress, RunId, UpOptions};
+use arcus_lab::lab as labs;
+use arcus_lab::{Engine, HostName, Lab, LabSpec, Progress, RunId};
 
 async fn up(engine: &Engine) -> Lab {
-    let options = UpOptions::owned(Level::Bare);
-    Lab::up(engine, &options, &Progress::silent()).await.expect("lab up")
+    Lab::start(engine, &LabSpec::owned(), &Progress::silent()).await.expect("lab up")
 }
 
 /// Checks one lab; errors instead of panics so that the caller can tear down first.
 async fn check_bare_lab(lab: &Lab) -> anyhow::Result<()> {
     anyhow::ensure!(lab.hosts.len() == 4, "{} hosts", lab.hosts.len());
     let states = lab.states().await?;
-    for (i, host) in lab.hosts.iter().enumerate() {
-        anyhow::ensure!(host.name == HOSTNAMES[i], "host {i} is {}", host.name);
+    let names: Vec<String> = lab.hosts.iter().map(|h| h.name.to_string()).collect();
+    anyhow::ensure!(names == ["arcus", "memcached-1", "memcached-2", "memcached-3"], "hosts {names:?}");
+    for host in &lab.hosts {
         anyhow::ensure!(
             states.get(&host.name).map(String::as_str) == Some("running"),
             "{} is {:?}",
             host.name,
             states.get(&host.name)
         );
-        let name = lab.exec(&host.name, &["hostname"]).await?;
-        anyhow::ensure!(name.stdout.trim() == host.name, "hostname of {} says {:?}", host.name, name.stdout);
-        let ip = lab.exec(&host.name, &["hostname", "-i"]).await?;
+        let name = lab.exec(host.name, &["hostname"]).await?;
+        anyhow::ensure!(
+            name.stdout.trim() == host.name.to_string(),
+            "hostname of {} says {:?}",
+            host.name,
+            name.stdout
+        );
+        let ip = lab.exec(host.name, &["hostname", "-i"]).await?;
         anyhow::ensure!(
             ip.stdout.split_whitespace().any(|a| a == host.ip.to_string()),
             "{} has {:?}, expected {}",
@@ -35,7 +40,7 @@ async fn check_bare_lab(lab: &Lab) -> anyhow::Result<()> {
         );
         // every container resolves every host (host entries, not only Docker's DNS)
         for other in &lab.hosts {
-            let out = lab.exec(&host.name, &["getent", "hosts", &other.name]).await?;
+            let out = lab.exec(host.name, &["getent", "hosts", &other.name.to_string()]).await?;
             let first = out.stdout.split_whitespace().next().unwrap_or("");
             anyhow::ensure!(
                 first == other.ip.to_string(),
@@ -50,7 +55,7 @@ async fn check_bare_lab(lab: &Lab) -> anyhow::Result<()> {
         let target = format!("root@memcached-{n}");
         let out = lab
             .exec(
-                "arcus",
+                HostName::Admin,
                 &["sshpass", "-p", "memcached", "ssh", "-o", "StrictHostKeyChecking=no", &target, "hostname"],
             )
             .await?;
@@ -61,7 +66,7 @@ async fn check_bare_lab(lab: &Lab) -> anyhow::Result<()> {
     }
     // no Arcus or ZooKeeper process runs at the bare level
     for host in &lab.hosts {
-        let ps = lab.exec(&host.name, &["ps", "-eo", "comm="]).await?;
+        let ps = lab.exec(host.name, &["ps", "-eo", "comm="]).await?;
         anyhow::ensure!(
             !ps.stdout.lines().any(|c| c == "java" || c == "memcached"),
             "{} runs {:?}",
@@ -90,6 +95,19 @@ async fn bare_lab_has_the_runbooks_four_machines_and_goes_without_a_trace() {
 }
 
 #[tokio::test]
+async fn a_run_id_in_use_is_refused_and_its_lab_left_alone() {
+    let engine = Engine::connect().await.unwrap();
+    let lab = up(&engine).await;
+    let again = LabSpec { run: lab.run.clone(), ..LabSpec::owned() };
+    let refused = Lab::start(&engine, &again, &Progress::silent()).await;
+    let left = labelled(&engine, &lab.run).await;
+    labs::down(&engine, &lab.run).await.unwrap();
+    let err = refused.err().expect("a second lab with the same run id started");
+    assert!(err.to_string().contains("already exists"), "{err}");
+    assert_eq!(left, (4, 1), "the first lab was touched by the refused start");
+}
+
+#[tokio::test]
 async fn two_labs_at_once_get_distinct_subnets_and_both_work() {
     let engine = Engine::connect().await.unwrap();
     let (a, b) = tokio::join!(up(&engine), up(&engine));
@@ -106,7 +124,7 @@ async fn the_guard_refuses_targets_outside_the_lab() {
     let engine = Engine::connect().await.unwrap();
     let lab = up(&engine).await;
     let guard = lab.guard();
-    let inside = guard.check(lab.host("memcached-1").unwrap().ip.into());
+    let inside = guard.check(lab.host(HostName::Cache(1)).unwrap().ip.into());
     let outside = guard.connect("192.0.2.77:2181".parse().unwrap()).await;
     let docker_bridge = guard.check("172.17.0.1".parse().unwrap());
     labs::down(&engine, &lab.run).await.unwrap();

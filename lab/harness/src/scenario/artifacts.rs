@@ -1,8 +1,9 @@
 //! A run's directory `target/arcus-lab/runs/<run-id>/`: `events.jsonl` (one line per setup, step,
 //! heal before teardown and teardown, with times and outcome; a measure step's line carries its
-//! measurement), each observed step's raw output, every host's container log and syslog,
+//! measurement), each observing step's raw output, every host's container log and syslog,
 //! `timings.json` (`waits`: each wait and its time since the last fault; `measures`: each measure
-//! step's value by name), `summary.md`, and the `runs/latest` link.
+//! step's value by name), `summary.md`, and the `runs/latest` link. The timings are kept from the
+//! steps' typed observations as they happen.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -12,6 +13,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
 
+use super::observation::{Measurement, Observation};
 use crate::lab::{Lab, RunId};
 use crate::paths;
 
@@ -19,13 +21,16 @@ pub(super) struct RunDir {
     pub dir: PathBuf,
     file: File,
     events: Vec<Event>,
+    timings: Timings,
+    /// The end of the last fault step and what it did.
+    last_fault: Option<(u128, String)>,
 }
 
 /// One line of events.jsonl; times are milliseconds since the Unix epoch.
 #[derive(Debug, Clone, serde::Serialize)]
 pub(super) struct Event {
     /// `setup`, `step`, `teardown` (its `heal` event, then the teardown itself).
-    pub phase: String,
+    pub phase: &'static str,
     pub step: Option<usize>,
     pub kind: String,
     pub what: String,
@@ -33,44 +38,60 @@ pub(super) struct Event {
     pub end_ms: u128,
     pub elapsed_ms: u128,
     /// `ok` or `failed`.
-    pub outcome: String,
+    pub outcome: &'static str,
     pub detail: String,
     /// A measure step's measurement (also when it failed its bounds).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub measure: Option<Measurement>,
 }
 
-/// What a measure step measured: the time from the end of the step labelled `from` to the end of
-/// the step labelled `to`, with the bounds it was held to.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub(super) struct Measurement {
-    pub name: String,
-    pub ms: u128,
-    pub from: String,
-    pub from_step: usize,
-    pub to: String,
-    pub to_step: usize,
-    pub min_ms: Option<u128>,
-    pub max_ms: Option<u128>,
+impl Event {
+    /// An event ending now.
+    pub fn new(
+        phase: &'static str,
+        step: Option<usize>,
+        kind: &str,
+        what: &str,
+        start_ms: u128,
+        outcome: Result<String, String>,
+    ) -> Event {
+        let end_ms = now_ms();
+        let (outcome, detail) = match outcome {
+            Ok(detail) => ("ok", detail),
+            Err(e) => ("failed", e),
+        };
+        Event {
+            phase,
+            step,
+            kind: kind.into(),
+            what: what.into(),
+            start_ms,
+            end_ms,
+            elapsed_ms: end_ms.saturating_sub(start_ms),
+            outcome,
+            detail,
+            measure: None,
+        }
+    }
 }
 
 /// timings.json.
-#[derive(serde::Serialize)]
-struct Timings<'a> {
-    waits: Vec<Timing<'a>>,
+#[derive(Default, serde::Serialize)]
+struct Timings {
+    waits: Vec<WaitTiming>,
     /// By measure name.
-    measures: BTreeMap<&'a str, &'a Measurement>,
+    measures: BTreeMap<String, Measurement>,
 }
 
 /// One line of timings.json: how long a wait took, and how long after the last fault it ended
 /// (a failover time, a removal delay).
 #[derive(serde::Serialize)]
-struct Timing<'a> {
-    step: Option<usize>,
-    what: &'a str,
+struct WaitTiming {
+    step: usize,
+    what: String,
     waited_ms: u128,
     since_fault_ms: Option<u128>,
-    fault: Option<&'a str>,
+    fault: Option<String>,
 }
 
 pub(super) fn now_ms() -> u128 {
@@ -91,22 +112,43 @@ impl RunDir {
         std::os::unix::fs::symlink(run.as_str(), &fresh).with_context(|| format!("link {}", fresh.display()))?;
         std::fs::rename(&fresh, &latest)
             .with_context(|| format!("rename {} to {}", fresh.display(), latest.display()))?;
-        Ok(RunDir { dir, file, events: Vec::new() })
+        Ok(RunDir { dir, file, events: Vec::new(), timings: Timings::default(), last_fault: None })
     }
 
     /// Appends an event. A record that cannot be written is reported on stderr and does not
     /// stop the run (the lab must still be torn down).
-    pub fn event(&mut self, event: Event) {
+    pub fn record(&mut self, event: Event) {
         let written = serde_json::to_string(&event).map_err(anyhow::Error::from).and_then(|line| {
             writeln!(self.file, "{line}").with_context(|| format!("write {}/events.jsonl", self.dir.display()))
         });
         if let Err(e) = written {
             eprintln!("arcus-lab: {e:#}");
         }
+        if let Some(m) = &event.measure {
+            self.timings.measures.insert(m.name.clone(), m.clone());
+        }
         self.events.push(event);
     }
 
-    /// Writes a file of the run; like `event`, never fails the run.
+    /// Notes what a passed step observed for timings.json: a fault's end, a wait's time since it.
+    pub fn observed(&mut self, observed: &Observation, step: usize, what: &str, end_ms: u128) {
+        match observed {
+            Observation::Fault(_) => self.last_fault = Some((end_ms, what.to_string())),
+            Observation::Waited { .. } => {
+                let started = self.events.last().map(|e| e.start_ms).unwrap_or(end_ms);
+                self.timings.waits.push(WaitTiming {
+                    step,
+                    what: what.to_string(),
+                    waited_ms: end_ms.saturating_sub(started),
+                    since_fault_ms: self.last_fault.as_ref().map(|(end, _)| end_ms.saturating_sub(*end)),
+                    fault: self.last_fault.as_ref().map(|(_, what)| what.clone()),
+                });
+            }
+            _ => {}
+        }
+    }
+
+    /// Writes a file of the run; like `record`, never fails the run.
     pub fn write(&self, name: &str, content: &str) {
         let path = self.dir.join(name);
         if let Err(e) = std::fs::write(&path, content) {
@@ -119,7 +161,7 @@ impl RunDir {
         for host in &lab.hosts {
             let log = lab.engine.logs(&host.container).await.unwrap_or_else(|e| format!("(no container log: {e:#})\n"));
             self.write(&format!("{}.log", host.name), &log);
-            let syslog = match lab.sh(&host.name, "cat /var/log/syslog").await {
+            let syslog = match lab.sh(host.name, "cat /var/log/syslog").await {
                 Ok(out) => out.stdout + &out.stderr,
                 Err(e) => format!("(no syslog: {e:#})\n"),
             };
@@ -127,27 +169,9 @@ impl RunDir {
         }
     }
 
-    /// timings.json and summary.md, from the events.
+    /// timings.json and summary.md.
     pub fn finish(&self, title: &str, file: &str, outcome: &str) {
-        let mut timings = Timings { waits: Vec::new(), measures: BTreeMap::new() };
-        let mut last_fault: Option<&Event> = None;
-        for e in &self.events {
-            if let Some(m) = &e.measure {
-                timings.measures.insert(&m.name, m);
-            }
-            match e.kind.as_str() {
-                "fault" if e.outcome == "ok" => last_fault = Some(e),
-                "wait" if e.outcome == "ok" => timings.waits.push(Timing {
-                    step: e.step,
-                    what: &e.what,
-                    waited_ms: e.elapsed_ms,
-                    since_fault_ms: last_fault.map(|f| e.end_ms.saturating_sub(f.end_ms)),
-                    fault: last_fault.map(|f| f.what.as_str()),
-                }),
-                _ => {}
-            }
-        }
-        match serde_json::to_string_pretty(&timings) {
+        match serde_json::to_string_pretty(&self.timings) {
             Ok(json) => self.write("timings.json", &(json + "\n")),
             Err(e) => eprintln!("arcus-lab: timings.json: {e}"),
         }

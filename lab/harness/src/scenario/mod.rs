@@ -1,163 +1,103 @@
-//! Scenarios: the model of a scenario file (`scenarios/*.toml`), its parser and its runner.
-//!
-//! A scenario is a title, a setup level and a list of steps from a closed vocabulary; each step
-//! kind lives in a file of its own (`command`, `runbook`, `mc`, `tree`, `wait`, `fault`, `hold`, `bind`,
-//! `measure`). `parse` checks a whole file before any lab exists; `runner` brings a lab up, runs
-//! the steps, checks snapshots and expectations, records the run, heals what the faults left
-//! (network rules, paused hosts) and always tears the lab down.
+//! Scenarios: a scenario file (`scenarios/*.toml`) is a title, a setup level, an optional
+//! topology and a list of steps. Each step kind is declared once, in its own file under
+//! `steps/` (its name, keys, one-line summary, how it runs), and listed in [`steps::KINDS`]; a
+//! `fault` step's verbs are declared the same way in `crate::fault`. `parse` checks a whole file
+//! against those declarations before any lab exists; `runner` brings the lab up, runs the steps,
+//! checks their typed observations, records the run, heals what the faults left and always tears
+//! the lab down.
 //!
 //! # The file format
 //!
 //! ```toml
 //! title = "what the scenario shows"
-//! setup = "cloud"            # bare: four machines | zk: runbook through `zookeeper start`
-//!                            # cloud: runbook through `listall`, six nodes online
-//! [[step]]
-//! bind = "zk-leader"         # (or zk-follower; or ip with host) the leader's host, usable as $leader in later steps ($$ = a literal $)
-//! as = "leader"
+//! setup = "cloud"            # bare: the machines | zk: the runbook through `zookeeper start`
+//!                            # cloud: the runbook through `listall`, every node online
+//! [topology]                 # optional; the default is the runbook's four machines:
+//! hosts = 3                  # memcached-1..3
+//! zk = 3                     # ZooKeeper members on the first hosts: 1, 3 or 5
+//! nodes-per-host = 2         # nodes of each service on every host, from port 11211 on
+//! services = ["ruo91-cloud"] # service codes; the next service's ports follow the previous one's
 //!
 //! [[step]]
-//! fault = "kill-zk"          # SIGKILL to the ZooKeeper JVM on host; "stop-zk" / "start-zk": bin/zkServer.sh stop / start
-//! host = "$leader"           # (start-zk returns once the server answers a four-letter word, serving or not)
-//! label = "killed"           # any step may carry a label: `measure` and `expect.same_sessions` refer to it
+//! fault = "kill-zk"          # the step kind is the key that names it; its value and the
+//! host = "$leader"           # other keys are the kind's (`cargo xtask lab run --help` lists them)
+//! label = "killed"           # any step may carry a label: `measure`, `expect.same_sessions` and
+//!                            # `snapshot = true` refer to it
 //!
 //! [[step]]
-//! fault = "kill-node"        # a signal (KILL, TERM, INT, STOP, CONT; default KILL) to the node on host:port
-//! host = "memcached-2"
-//! port = 11211
-//! signal = "KILL"
+//! run = "./arcus.sh memcached listall"
+//! snapshot = "listall-after-kill"  # tests/snapshots/<file stem>@<name>.snap (true: the label)
 //!
 //! [[step]]
-//! fault = "kill-host"        # SIGKILL to a whole host's container; "stop-host": docker stop (SIGTERM, then
-//! host = "memcached-3"       # SIGKILL after 10 s); "start-host" starts it again; "pause-host" / "resume-host":
-//!                            # docker pause / unpause (every process of the host frozen)
-//!
-//! [[step]]
-//! fault = "partition"        # packets between the two sets of hosts dropped, both directions (silence, not refusal)
-//! hosts = ["memcached-3"]
-//! from = ["memcached-1", "memcached-2"]
-//!
-//! [[step]]
-//! fault = "cut-zk-ports"     # host can reach no ZooKeeper client port 2181 (its own server's included); its
-//! host = "memcached-3"       # server keeps serving the others and the quorum ports stay open. "isolate" with
-//!                            # host: that host partitioned from all the others
-//!
-//! [[step]]
-//! fault = "heal"             # every network fault on every host removed (the runner heals and resumes what is
-//!                            # left before teardown by itself)
-//!
-//! [[step]]
-//! fault = "delete-znode"     # the operator deletes a znode and its subtree
-//! path = "/arcus/cache_list/ruo91-cloud/..."
-//!
-//! [[step]]
-//! mc = "ready"               # protocol lines (one per line) to the node on host:port
-//! host = "memcached-1"
-//! port = 11211
-//! expect.contains = "< READY"
-//!
-//! [[step]]
-//! wait = "zk-quorum"         # a leader and a serving majority; or "zk-new-leader" with host (the
-//!                            # same, the leader on another host than that one, the old leader's);
-//!                            # or "children" with path and count,
-//!                            # "zk-mode" with host and mode, "node-exited" with host and port,
-//!                            # "reply" with host, port, send (a line) and until (a reply line)
-//! timeout = "20s"            # optional; default from the timing profile (fast: 30 s)
-//! label = "gone"
-//!
-//! [[step]]
-//! measure = "removal delay"  # the time from the end of step `from` to the end of step `to` (labels of
-//! from = "killed"            # earlier steps, `to` after `from`), into timings.json and the events by name
-//! to = "gone"
-//! expect.min = "6s"          # optional bounds; outside them the step fails
-//! expect.max = "13s"
-//!
-//! [[step]]
-//! hold = "5s"                # ms, s or m; the only sleep
-//!
-//! [[step]]
-//! runbook = "zklist"         # a runbook step as `lab up` runs it: zklist, keys, conf, deploy, ...
-//!
-//! [[step]]
-//! run = "./arcus.sh memcached listall"   # on host (default arcus, from /opt/arcus/scripts)
-//! snapshot = true            # tests/snapshots/<file stem>@<step index, 2 digits>.snap
-//!
-//! [[step]]
-//! tree = "/arcus/cache_list" # the znode subtree, normalized and sorted
-//! expect.contains = "ephemeral"          # or a list; `expect.exit = 0` for `run`
-//! expect.same_sessions = "before"        # every ephemeral znode has the owner (session) it had in the
-//!                                        # earlier tree step labelled "before", and the paths are the same
+//! tree = "/arcus/cache_list"
+//! expect.contains = "ephemeral"    # or a list; `expect.exit = 0` for `run`
 //! ```
 //!
-//! `run`, `mc` and `tree` need `snapshot = true` or an `expect`; `runbook` may have one; `measure` may
-//! have `expect.min`/`expect.max`; the other kinds take neither (they fail by themselves). A tree
-//! step's `expect.same_sessions` may go with `snapshot = true`. Each kind takes only its own keys.
+//! `run`, `mc` and `tree` need a snapshot or an `expect` (a tree step's `expect.same_sessions`
+//! counts); `runbook` may have one; the other kinds fail by themselves. The README lists every
+//! step kind, fault verb and wait condition with its keys (a test keeps that list equal to the
+//! declarations).
 
 mod artifacts;
-mod bind;
-mod command;
-mod fault;
-mod hold;
-mod mc;
-mod measure;
+mod context;
+mod observation;
 mod parse;
-mod runbook;
 mod runner;
-mod tree;
-mod wait;
+pub mod steps;
 
-use std::collections::HashMap;
 use std::path::PathBuf;
-use std::time::Duration;
 
-pub use parse::{parse, parse_str};
-pub use runner::{run, RunOptions, RunReport};
+use futures_util::future::BoxFuture;
 
-use crate::fault::Signal;
-use crate::lab::Level;
-use crate::runbook::Step as RunbookStep;
+pub use context::Ctx;
+pub use observation::Observation;
+pub use parse::{parse, parse_str, ScenarioError};
+pub use runner::{run, snapshot_name, RunOptions, RunReport};
 
-/// Everything wrong with a scenario file, found before a lab is started.
-#[derive(Debug, thiserror::Error)]
-pub enum ScenarioError {
-    #[error("{file}: cannot read: {source}")]
-    Read { file: String, source: std::io::Error },
-    #[error("{file}:{line}: `{key}`: {message}")]
-    Invalid { file: String, line: usize, key: String, message: String },
-}
+use crate::cloud::{Level, Step as RunbookStep};
+use crate::keys::{Key, KeyError, Keys};
+use crate::lab::Topology;
 
 /// A parsed scenario file.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Scenario {
     /// The file's stem: the test's name and the prefix of its snapshots.
     pub name: String,
     pub file: PathBuf,
     pub title: String,
     pub setup: Setup,
+    pub topology: Topology,
     pub steps: Vec<Step>,
 }
 
+impl Scenario {
+    /// The names of the snapshots its steps are checked against.
+    pub fn snapshots(&self) -> Vec<&str> {
+        self.steps
+            .iter()
+            .filter_map(|s| match &s.check {
+                Check::Snapshot(name) => Some(name.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
 /// How far the lab is brought before the first step.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::EnumString, strum::IntoStaticStr, strum::VariantNames)]
+#[strum(serialize_all = "lowercase")]
 pub enum Setup {
-    /// Four machines, nothing of Arcus running.
+    /// The machines, nothing of Arcus running.
     Bare,
     /// The runbook through `zookeeper start` (ensemble up, structure made, nothing registered).
     Zk,
-    /// The runbook through `listall`: six nodes online.
+    /// The runbook through `listall`: every node online.
     Cloud,
 }
 
 impl Setup {
-    pub const NAMES: [&'static str; 3] = ["bare", "zk", "cloud"];
-
-    pub fn parse(name: &str) -> Option<Setup> {
-        match name {
-            "bare" => Some(Setup::Bare),
-            "zk" => Some(Setup::Zk),
-            "cloud" => Some(Setup::Cloud),
-            _ => None,
-        }
+    pub fn name(self) -> &'static str {
+        self.into()
     }
 
     pub fn level(self) -> Level {
@@ -169,130 +109,100 @@ impl Setup {
     }
 }
 
-/// One step: what to do and how its result is checked.
-#[derive(Debug, Clone)]
+/// One step: what to do and how its result is judged.
+#[derive(Debug)]
 pub struct Step {
-    /// 1-based position in the file (the snapshot suffix).
+    /// 1-based position in the file.
     pub index: usize,
     /// The line of its `[[step]]` header.
     pub line: usize,
-    /// `label = "<name>"`: how `measure` and `expect.same_sessions` refer to the step.
+    /// Its kind's name (`run`, `fault`, ...).
+    pub kind: &'static str,
+    /// `label = "<name>"`: how later steps refer to it.
     pub label: Option<String>,
-    pub action: Action,
+    pub action: Box<dyn Action>,
     pub check: Check,
 }
 
-/// A string that may hold `$name` references to bound values (`$$` is a literal `$`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Template(pub String);
+/// A step kind's declaration; every kind is listed in [`steps::KINDS`].
+pub struct Kind {
+    /// The key that names the kind (`run = "..."`).
+    pub name: &'static str,
+    /// One line: what a step of this kind does.
+    pub summary: &'static str,
+    /// Its keys besides its own and the common ones (`label`, the output checks).
+    pub keys: &'static [Key],
+    /// When the kind's value names one of several variants with keys of their own (a fault's verb,
+    /// a wait's condition, what to bind).
+    pub variants: Option<Variants>,
+    /// Which output checks it takes.
+    pub output: Output,
+    /// Reads the step's keys (already checked against the declarations); notes what the step
+    /// defines for later steps.
+    pub parse: fn(&Keys, &mut Defines) -> Result<Box<dyn Action>, KeyError>,
+}
 
-impl Template {
-    /// The text with every `$name` replaced; the parser has made sure every name is bound.
-    pub fn render(&self, bound: &HashMap<String, String>) -> anyhow::Result<String> {
-        let mut out = String::new();
-        for piece in parse::template_pieces(&self.0) {
-            match piece {
-                parse::Piece::Text(text) => out.push_str(text),
-                parse::Piece::Name(name) => {
-                    let value = bound.get(name).ok_or_else(|| anyhow::anyhow!("${name} is not bound"))?;
-                    out.push_str(value);
-                }
-            }
-        }
-        Ok(out)
+/// The variants a kind's value may name.
+pub struct Variants {
+    /// What the value names, for messages: `fault`, `condition`, ...
+    pub what: &'static str,
+    /// Each variant's name, summary and keys.
+    pub list: fn() -> Vec<Variant>,
+}
+
+/// One variant of a kind.
+#[derive(Debug, Clone, Copy)]
+pub struct Variant {
+    pub name: &'static str,
+    pub summary: &'static str,
+    pub keys: &'static [Key],
+}
+
+/// The output checks a kind takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    /// None: the step fails by itself.
+    None,
+    /// `snapshot` or `expect.contains` may be given.
+    Optional,
+    /// `snapshot` or `expect.contains` (or a check of the kind's own) must be given.
+    Required,
+    /// Required, and `expect.exit` is taken too.
+    RequiredWithExit,
+}
+
+/// What a step defines for the steps after it.
+#[derive(Debug, Default)]
+pub struct Defines {
+    /// A `$name` bound by `bind`.
+    pub bound: Option<String>,
+    /// A measure's name (unique in a file).
+    pub measure: Option<String>,
+}
+
+/// A step as the file gives it, ready to run.
+pub trait Action: std::fmt::Debug + Send + Sync {
+    /// Its main value as written (`kill-zk on $leader`, `./arcus.sh memcached listall on arcus`).
+    fn describe(&self) -> String;
+    /// Runs it and returns what it observed.
+    fn run<'a>(&'a self, ctx: &'a mut Ctx<'_>) -> BoxFuture<'a, anyhow::Result<Observation>>;
+    /// A judgement of its own on what it observed (a tree's sessions, a measure's bounds).
+    fn judge(&self, _ctx: &Ctx<'_>, _observed: &Observation) -> anyhow::Result<()> {
+        Ok(())
+    }
+    /// Whether [`Action::judge`] checks the output, so that it needs no snapshot or `expect`.
+    fn judges_itself(&self) -> bool {
+        false
     }
 }
 
-/// The closed vocabulary of step kinds.
-#[derive(Debug, Clone)]
-pub enum Action {
-    /// `run = "<command>"` on `host` (default `arcus`, from /opt/arcus/scripts).
-    Run { command: Template, host: Template },
-    /// `runbook = "<step>"`: one runbook step exactly as `lab up` runs it (its line on `arcus`).
-    Runbook(RunbookStep),
-    /// `mc = "<line>\n<line>..."`: protocol lines to the node on `host`:`port`.
-    Mc { host: Template, port: u16, lines: Template },
-    /// `tree = "<path>"`: the znode subtree under path; with `expect.same_sessions = "<label>"`, its
-    /// ephemeral znodes must have the owners they had in that earlier tree step.
-    Tree { path: Template, same_sessions: Option<String> },
-    /// `wait = "<condition>"` within `timeout` (default from the timing profile).
-    Wait { condition: Condition, timeout: Option<Duration> },
-    /// `fault = "<verb>"`: returns once the fault is in effect.
-    Fault(Fault),
-    /// `hold = "<duration>"`: let time pass with the faults in place (the only sleep).
-    Hold(Duration),
-    /// `bind = "<what>"` `as = "<name>"`: later steps may use `$name`.
-    Bind { what: Binding, name: String },
-    /// `measure = "<name>"`: the time between the ends of the steps labelled `from` and `to`,
-    /// within the bounds if given.
-    Measure { name: String, from: String, to: String, min: Option<Duration>, max: Option<Duration> },
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Condition {
-    /// A leader and a majority of the ensemble serving.
-    ZkQuorum,
-    /// A leader on a host other than `old`, `old` not leading, and a majority of the ensemble serving.
-    ZkNewLeader { old: Template },
-    /// `path` has exactly `count` children.
-    Children { path: Template, count: usize },
-    /// The ZooKeeper server on `host` serves in `mode` (leader, follower, standalone).
-    ZkMode { host: Template, mode: String },
-    /// No cache node listens on `port` on `host` any more (it exited).
-    NodeExited { host: Template, port: u16 },
-    /// The node on `host`:`port` answers `send` with a reply holding the line `until`.
-    Reply { host: Template, port: u16, send: Template, until: String },
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Fault {
-    /// SIGKILL to the ZooKeeper JVM on a host.
-    KillZk { host: Template },
-    /// `bin/zkServer.sh stop` on a host.
-    StopZk { host: Template },
-    /// `bin/zkServer.sh start` on a host.
-    StartZk { host: Template },
-    /// A signal to the cache node listening on `port` on a host.
-    KillNode { host: Template, port: u16, signal: Signal },
-    /// SIGKILL to a whole host (its container).
-    KillHost { host: Template },
-    /// A graceful stop of a whole host (docker stop).
-    StopHost { host: Template },
-    /// Start a killed or stopped host again.
-    StartHost { host: Template },
-    /// Freeze a whole host (docker pause).
-    PauseHost { host: Template },
-    /// Thaw a paused host.
-    ResumeHost { host: Template },
-    /// Drop every packet between the hosts of `hosts` and those of `from`, both directions.
-    Partition { hosts: Vec<Template>, from: Vec<Template> },
-    /// Partition a host from all the others.
-    Isolate { host: Template },
-    /// A host can no longer reach any ZooKeeper client port; its server keeps serving the others.
-    CutZkPorts { host: Template },
-    /// Remove every network fault on every host.
-    Heal,
-    /// The operator deletes a znode (with its subtree).
-    DeleteZnode { path: Template },
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Binding {
-    /// The host whose ZooKeeper server is the leader now.
-    ZkLeader,
-    /// The first host (by name) whose ZooKeeper server is a follower now.
-    ZkFollower,
-    /// A host's address (znode names hold it: `$ip:11211-memcached-1`).
-    Ip { host: Template },
-}
-
-/// How a step's result is judged.
+/// How a step's output is judged besides [`Action::judge`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Check {
-    /// Actions (fault, wait, hold, bind, runbook) succeed or fail by themselves.
+    /// Nothing more.
     Done,
-    /// The normalized output must match `tests/snapshots/<scenario>@<index>.snap`.
-    Snapshot,
+    /// The normalized output must match `tests/snapshots/<scenario>@<name>.snap`.
+    Snapshot(String),
     Expect(Expect),
 }
 

@@ -1,26 +1,75 @@
-//! The `tree` step: the znode subtree under a path, read through a fresh ZooKeeper session and
-//! rendered by the normalizer (sorted, `ephemeral` marks; the raw dump keeps each owner's session
-//! id). `expect.same_sessions` compares the owners with those of an earlier labelled tree step.
+//! `tree`: the znode subtree under a path, read through a fresh ZooKeeper session and rendered by
+//! the normalizer (sorted, `ephemeral` marks; the raw dump keeps each owner's session id).
+//! `expect.same_sessions` compares the owners with those of an earlier labelled tree step.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::Context;
+use futures_util::future::BoxFuture;
 
-use super::runner::{Ctx, Observed};
+use crate::keys::{may, KeyError, Keys, LabelRef, ZnodePath};
 use crate::normalize::Normalizer;
-use crate::zk::{SessionId, ZkSession, ZnodeTree};
+use crate::probe::zk::{SessionId, ZkSession, ZnodeTree};
+use crate::scenario::{Action, Ctx, Defines, Kind, Observation, Output};
 
-pub(super) async fn run(ctx: &Ctx<'_>, path: &str) -> Result<Observed> {
-    let session = ZkSession::connect(ctx.lab, Duration::from_secs(10)).await?;
-    let tree = session.tree(path).await?;
-    Ok(Observed { text: ctx.normalizer.tree(&tree), raw: tree.render(), exit: None, tree: Some(tree) })
+pub const KIND: Kind = Kind {
+    name: "tree",
+    summary: "the znode subtree under the path, normalized and sorted",
+    keys: &[may(
+        "expect.same_sessions",
+        "the label of an earlier tree step: every ephemeral znode has the owner (session) it had there, and the paths are the same",
+    )],
+    variants: None,
+    output: Output::Required,
+    parse,
+};
+
+#[derive(Debug)]
+struct Tree {
+    path: ZnodePath,
+    same_sessions: Option<String>,
+}
+
+fn parse(keys: &Keys, _: &mut Defines) -> Result<Box<dyn Action>, KeyError> {
+    let same_sessions = match keys.get::<LabelRef>("expect.same_sessions")? {
+        Some(LabelRef { label, step }) if step.kind != KIND.name => {
+            let message =
+                format!("{label:?} labels step {}, a `{}` step: name an earlier tree step", step.index, step.kind);
+            return Err(keys.error("expect.same_sessions", message));
+        }
+        other => other.map(|r| r.label),
+    };
+    Ok(Box::new(Tree { path: keys.need("tree")?, same_sessions }))
+}
+
+impl Action for Tree {
+    fn describe(&self) -> String {
+        self.path.0 .0.clone()
+    }
+
+    fn run<'a>(&'a self, ctx: &'a mut Ctx<'_>) -> BoxFuture<'a, anyhow::Result<Observation>> {
+        Box::pin(async move {
+            let path = ctx.render(&self.path.0)?;
+            let session = ZkSession::connect(ctx.lab, ctx.timing.zk_connect()).await?;
+            Ok(Observation::Tree(session.tree(&path).await?))
+        })
+    }
+
+    fn judge(&self, ctx: &Ctx<'_>, observed: &Observation) -> anyhow::Result<()> {
+        let (Some(label), Observation::Tree(after)) = (&self.same_sessions, observed) else { return Ok(()) };
+        let before = ctx.trees.get(label).with_context(|| format!("no tree step labelled {label:?} has run"))?;
+        same_sessions(label, before, after, &ctx.normalizer)
+    }
+
+    fn judges_itself(&self) -> bool {
+        self.same_sessions.is_some()
+    }
 }
 
 /// Checks that `after` has the znode paths of `before` (the tree step labelled `label`) and that
 /// every ephemeral znode has the same owner in both; the error lists each difference with the
 /// normalized path and the owners.
-pub(super) fn same_sessions(label: &str, before: &ZnodeTree, after: &ZnodeTree, normalizer: &Normalizer) -> Result<()> {
+fn same_sessions(label: &str, before: &ZnodeTree, after: &ZnodeTree, normalizer: &Normalizer) -> anyhow::Result<()> {
     let owners = |tree: &ZnodeTree| -> BTreeMap<String, Option<SessionId>> {
         tree.0.iter().map(|z| (z.path.clone(), z.owner)).collect()
     };
@@ -54,7 +103,7 @@ mod tests {
     use std::net::Ipv4Addr;
 
     use super::*;
-    use crate::zk::Znode;
+    use crate::probe::zk::Znode;
 
     fn tree(nodes: &[(&str, i64)]) -> ZnodeTree {
         ZnodeTree(nodes.iter().map(|(path, owner)| Znode::new(path.to_string(), String::new(), *owner)).collect())

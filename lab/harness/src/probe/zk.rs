@@ -1,5 +1,6 @@
-//! ZooKeeper seen from the host: four-letter words (`srvr`) per server, the ensemble's leader, a
-//! client session for tree dumps and waits on znodes. Every address passes the lab's guard.
+//! ZooKeeper seen from the host: four-letter words (`srvr`) per server and the mode they report,
+//! the ensemble's leader, and a client session for tree dumps and waits on znodes. Every address
+//! passes the lab's guard.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -7,10 +8,12 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::lab::{AddressGuard, Lab};
+pub use arcus_facts::ZkMode;
+
+use crate::lab::{AddressGuard, HostName, Lab};
 use crate::wait;
 
-/// ZooKeeper's client port on every lab host.
+/// ZooKeeper's client port on every member.
 pub const CLIENT_PORT: u16 = 2181;
 
 /// One znode of a dump.
@@ -73,18 +76,27 @@ impl ZnodeTree {
     }
 }
 
-/// The ensemble's client addresses: memcached-1..3, port 2181.
-pub fn ensemble(lab: &Lab) -> Vec<SocketAddr> {
-    servers(lab).into_iter().map(|(_, addr)| addr).collect()
+/// One ZooKeeper member of the lab.
+#[derive(Debug, Clone)]
+pub struct Server {
+    pub host: HostName,
+    pub addr: SocketAddr,
 }
 
-/// The ensemble's servers by host name, with their client addresses.
-pub fn servers(lab: &Lab) -> Vec<(String, SocketAddr)> {
-    lab.hosts
-        .iter()
-        .filter(|h| h.name != "arcus")
-        .map(|h| (h.name.clone(), SocketAddr::new(h.ip.into(), CLIENT_PORT)))
+/// The ensemble's members, in myid order.
+pub fn servers(lab: &Lab) -> Vec<Server> {
+    lab.cache_hosts()
+        .filter(|h| lab.topology.is_zk_member(h.name))
+        .map(|h| Server { host: h.name, addr: SocketAddr::new(h.ip.into(), CLIENT_PORT) })
         .collect()
+}
+
+/// The member on `host`, if it is one.
+pub fn server(lab: &Lab, host: HostName) -> Result<Server> {
+    servers(lab)
+        .into_iter()
+        .find(|s| s.host == host)
+        .with_context(|| format!("{host} runs no ZooKeeper member (the members are memcached-1..{})", lab.topology.zk))
 }
 
 /// Sends a four-letter word and returns the reply (empty when the server closes at once).
@@ -101,26 +113,67 @@ pub async fn four_letter(guard: &AddressGuard, addr: SocketAddr, word: &str) -> 
         .with_context(|| format!("{word} to {addr} timed out"))?
 }
 
-/// The `Mode:` of a server (`leader`, `follower`, `standalone`), or `None` while it does not serve.
-pub async fn mode(guard: &AddressGuard, addr: SocketAddr) -> Option<String> {
+/// The mode a server reports, or `None` while it does not serve.
+pub async fn mode(guard: &AddressGuard, addr: SocketAddr) -> Option<ZkMode> {
     let reply = four_letter(guard, addr, "srvr").await.ok()?;
-    reply.lines().find_map(|l| l.strip_prefix("Mode: ")).map(|m| m.trim().to_string())
+    ZkMode::from_reply(&reply)
 }
 
-/// Every server's mode as seen now (`None`: not serving), by host name.
-pub async fn modes(guard: &AddressGuard, servers: &[(String, SocketAddr)]) -> Vec<(String, Option<String>)> {
-    let mut seen = Vec::new();
-    for (name, addr) in servers {
-        seen.push((name.clone(), mode(guard, *addr).await));
+/// Every member's mode as seen now (`None`: not serving).
+#[derive(Debug, Clone)]
+pub struct Modes(pub Vec<(HostName, Option<ZkMode>)>);
+
+impl Modes {
+    /// Asks every member of the lab.
+    pub async fn of(lab: &Lab) -> Modes {
+        let guard = lab.guard();
+        let mut seen = Vec::new();
+        for server in servers(lab) {
+            seen.push((server.host, mode(&guard, server.addr).await));
+        }
+        Modes(seen)
     }
-    seen
+
+    /// The hosts whose member is in `mode`, in myid order.
+    pub fn in_mode(&self, wanted: impl Fn(ZkMode) -> bool) -> Vec<HostName> {
+        self.0.iter().filter(|(_, m)| m.is_some_and(&wanted)).map(|(h, _)| *h).collect()
+    }
+
+    /// How many members serve at all.
+    pub fn serving(&self) -> usize {
+        self.0.iter().filter(|(_, m)| m.is_some()).count()
+    }
+
+    /// Whether more than half of the members serve.
+    pub fn majority_serving(&self) -> bool {
+        self.serving() * 2 > self.0.len()
+    }
 }
 
-/// `host: mode, ...` for a wait's report.
-pub fn show_modes(modes: &[(String, Option<String>)]) -> String {
-    let shown: Vec<String> =
-        modes.iter().map(|(name, m)| format!("{name}: {}", m.as_deref().unwrap_or("not serving"))).collect();
-    shown.join(", ")
+impl std::fmt::Display for Modes {
+    /// `memcached-1: follower, memcached-2: leader, memcached-3: not serving`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shown: Vec<String> = self
+            .0
+            .iter()
+            .map(|(host, m)| format!("{host}: {}", m.map(|m| m.to_string()).unwrap_or_else(|| "not serving".into())))
+            .collect();
+        f.write_str(&shown.join(", "))
+    }
+}
+
+/// Waits until a member serves in a mode `wanted` accepts; returns the first such host by myid.
+pub async fn wait_mode(lab: &Lab, what: &str, wanted: impl Fn(ZkMode) -> bool, deadline: Duration) -> Result<HostName> {
+    Ok(wait::until(what, deadline, wait::POLL, || async {
+        let seen = Modes::of(lab).await;
+        seen.in_mode(&wanted).first().copied().ok_or_else(|| seen.to_string())
+    })
+    .await?)
+}
+
+/// Waits until a member leads (a leader, or a standalone server); returns its host.
+pub async fn wait_leader(lab: &Lab, deadline: Duration) -> Result<HostName> {
+    wait_mode(lab, "a ZooKeeper leader in the lab", ZkMode::leads, deadline).await
 }
 
 /// A client session on the lab's ensemble.
@@ -132,11 +185,11 @@ impl ZkSession {
     /// Connects to any member of the lab's ensemble, within `deadline`.
     pub async fn connect(lab: &Lab, deadline: Duration) -> Result<ZkSession> {
         let guard = lab.guard();
-        let servers = ensemble(lab);
-        for addr in &servers {
-            guard.check(addr.ip())?;
+        let servers = servers(lab);
+        for server in &servers {
+            guard.check(server.addr.ip())?;
         }
-        let cluster = servers.iter().map(ToString::to_string).collect::<Vec<_>>().join(",");
+        let cluster = servers.iter().map(|s| s.addr.to_string()).collect::<Vec<_>>().join(",");
         let client =
             wait::until(&format!("a ZooKeeper session on {cluster}"), deadline, Duration::from_millis(200), || {
                 let cluster = cluster.clone();
@@ -197,40 +250,4 @@ impl ZkSession {
             Err(e) => Err(e).with_context(|| format!("list children of {path}")),
         }
     }
-
-    /// Waits until `path` has exactly `count` children.
-    pub async fn wait_children(&self, path: &str, count: usize, deadline: Duration) -> Result<Vec<String>> {
-        let what = format!("{count} children under {path}");
-        Ok(wait::until(&what, deadline, Duration::from_millis(50), || async {
-            let children = self.children(path).await.map_err(|e| format!("{e:#}"))?;
-            if children.len() == count {
-                Ok(children)
-            } else {
-                Err(format!("{} children: {children:?}", children.len()))
-            }
-        })
-        .await?)
-    }
-}
-
-/// Waits until one server of the lab's ensemble says `leader` (or `standalone`); returns its host.
-pub async fn wait_leader(lab: &Lab, deadline: Duration) -> Result<String> {
-    wait_mode(lab, "a ZooKeeper leader in the lab", &["leader", "standalone"], deadline).await
-}
-
-/// Waits until a server of the lab's ensemble says `follower`; returns the first such host by name.
-pub async fn wait_follower(lab: &Lab, deadline: Duration) -> Result<String> {
-    wait_mode(lab, "a ZooKeeper follower in the lab", &["follower"], deadline).await
-}
-
-/// Waits until a server serves in one of `modes`; returns the first such host by name.
-async fn wait_mode(lab: &Lab, what: &str, modes: &[&str], deadline: Duration) -> Result<String> {
-    let guard = lab.guard();
-    let servers = servers(lab);
-    Ok(wait::until(what, deadline, Duration::from_millis(50), || async {
-        let seen = self::modes(&guard, &servers).await;
-        let found = seen.iter().find(|(_, m)| m.as_deref().is_some_and(|m| modes.contains(&m)));
-        found.map(|(name, _)| name.clone()).ok_or_else(|| show_modes(&seen))
-    })
-    .await?)
 }

@@ -1,0 +1,221 @@
+//! Fault verbs, one file each: its name, its keys, a one-line summary, how it is applied. Every
+//! verb returns only once its fault is in effect (the process gone or stopped, the container
+//! stopped or paused, the rules listed, the znode deleted), or fails saying what it waited for.
+//! A scenario's `fault` step reads a verb from [`VERBS`]; Rust callers use each file's function.
+//!
+//! What outlives its step (network rules, paused hosts) is noted in [`Leftovers`], and
+//! [`heal_all`] undoes it before a lab is torn down. Network faults are iptables DROP rules in the
+//! lab's own chain on each host ([`net`]).
+//!
+//! Adding a verb: a new file here with its `VERB`, and a line in [`VERBS`].
+
+mod cut_zk_ports;
+mod delete_znode;
+mod heal;
+mod isolate;
+mod kill_host;
+mod kill_node;
+mod kill_zk;
+pub mod net;
+mod partition;
+mod pause_host;
+mod restart_node;
+mod resume_host;
+mod start_host;
+mod start_zk;
+mod stop_host;
+mod stop_zk;
+
+use std::collections::BTreeSet;
+
+use anyhow::Result;
+use futures_util::future::BoxFuture;
+
+pub use cut_zk_ports::cut_zk_ports;
+pub use delete_znode::delete_znode;
+pub use heal::heal;
+pub use isolate::isolate;
+pub use kill_host::kill_host;
+pub use kill_node::{kill_node, Signal};
+pub use kill_zk::kill_zk;
+pub use partition::partition;
+pub use pause_host::pause_host;
+pub use restart_node::restart_node;
+pub use resume_host::resume_host;
+pub use start_host::start_host;
+pub use start_zk::start_zk;
+pub use stop_host::stop_host;
+pub use stop_zk::stop_zk;
+
+use crate::keys::{Bindings, HostRef, Key, KeyError, Keys};
+use crate::lab::{HostName, Lab};
+use crate::timing::Timing;
+use crate::wait;
+
+/// Every fault verb, in the order the README lists them.
+pub const VERBS: &[&Verb] = &[
+    &kill_zk::VERB,
+    &stop_zk::VERB,
+    &start_zk::VERB,
+    &kill_node::VERB,
+    &restart_node::VERB,
+    &kill_host::VERB,
+    &stop_host::VERB,
+    &start_host::VERB,
+    &pause_host::VERB,
+    &resume_host::VERB,
+    &partition::VERB,
+    &isolate::VERB,
+    &cut_zk_ports::VERB,
+    &heal::VERB,
+    &delete_znode::VERB,
+];
+
+/// A fault verb's declaration.
+pub struct Verb {
+    /// As a scenario writes it: `fault = "kill-zk"`.
+    pub name: &'static str,
+    /// One line: what it does and when it returns.
+    pub summary: &'static str,
+    /// The keys it takes besides `fault`.
+    pub keys: &'static [Key],
+    /// Reads its keys (already checked against `keys`).
+    pub parse: fn(&Keys) -> Result<Box<dyn Fault>, KeyError>,
+}
+
+/// The verb of that name.
+pub fn verb(name: &str) -> Option<&'static Verb> {
+    VERBS.iter().copied().find(|v| v.name == name)
+}
+
+/// A fault as a scenario gave it, ready to apply.
+pub trait Fault: std::fmt::Debug + Send + Sync {
+    /// As the file writes it: `kill-zk $leader`.
+    fn describe(&self) -> String;
+    /// Applies it; returns once it is in effect, with what was done.
+    fn apply<'a>(&'a self, env: &'a mut Env<'_>) -> BoxFuture<'a, Result<String>>;
+}
+
+/// What a fault is applied with.
+pub struct Env<'a> {
+    pub lab: &'a Lab,
+    pub bound: &'a Bindings,
+    pub timing: Timing,
+    pub left: &'a mut Leftovers,
+}
+
+impl Env<'_> {
+    /// The host a reference names now.
+    pub fn host(&self, host: &HostRef) -> Result<HostName> {
+        host.resolve(self.bound, &self.lab.topology)
+    }
+}
+
+/// Faults that outlive their step until a later step undoes them.
+#[derive(Debug, Default)]
+pub struct Leftovers {
+    /// A network fault was applied and not healed since.
+    pub network: bool,
+    /// Hosts paused and not resumed since.
+    pub paused: BTreeSet<HostName>,
+}
+
+impl Leftovers {
+    pub fn is_empty(&self) -> bool {
+        !self.network && self.paused.is_empty()
+    }
+}
+
+/// Resumes every host left paused, then removes every network fault; returns what was done. Both
+/// are tried even when one fails.
+pub async fn heal_all(lab: &Lab, left: &Leftovers, timing: Timing) -> Result<String> {
+    let mut done = Vec::new();
+    let mut errors = Vec::new();
+    for host in &left.paused {
+        match resume_host(lab, *host, timing).await {
+            Ok(()) => done.push(format!("resumed {host}")),
+            Err(e) => errors.push(format!("resume {host}: {e:#}")),
+        }
+    }
+    if left.network {
+        match heal(lab, timing).await {
+            Ok(healed) if healed.is_empty() => done.push("no network rule left".to_string()),
+            Ok(healed) => done.push(format!("healed {}", names(&healed))),
+            Err(e) => errors.push(format!("heal: {e:#}")),
+        }
+    }
+    anyhow::ensure!(errors.is_empty(), "{}", errors.join("; "));
+    Ok(done.join("; "))
+}
+
+/// `memcached-1, memcached-2`.
+pub fn names(hosts: &[HostName]) -> String {
+    hosts.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+}
+
+/// Waits until the engine reports `host`'s container in `state` (`running`, `paused`, `exited`).
+async fn wait_state(lab: &Lab, host: HostName, state: &str, timing: Timing) -> Result<()> {
+    let what = format!("the host {host} to be {state}");
+    wait::until(&what, timing.in_effect(), wait::POLL, || async {
+        match lab.states().await {
+            Ok(states) => match states.get(&host) {
+                Some(s) if s == state => Ok(()),
+                Some(s) => Err(s.clone()),
+                None => Err("no such container".to_string()),
+            },
+            Err(e) => Err(format!("{e:#}")),
+        }
+    })
+    .await?;
+    Ok(())
+}
+
+/// Checks that `host` runs a ZooKeeper member of the lab.
+fn zk_member(lab: &Lab, host: HostName) -> Result<()> {
+    anyhow::ensure!(
+        lab.topology.is_zk_member(host),
+        "{host} runs no ZooKeeper member (the members are memcached-1..{})",
+        lab.topology.zk
+    );
+    Ok(())
+}
+
+/// `bin/zkServer.sh <verb>` on `host`, which must exit 0.
+async fn zk_server(lab: &Lab, host: HostName, verb: &str) -> Result<()> {
+    zk_member(lab, host)?;
+    let line = format!("cd {} && bin/zkServer.sh {verb}", crate::cloud::ZK_HOME);
+    let out = lab.sh(host, &line).await?;
+    anyhow::ensure!(out.exit == 0, "`{line}` on {host} exited {}:\n{}{}", out.exit, out.stdout, out.stderr);
+    Ok(())
+}
+
+/// Waits until no ZooKeeper JVM (QuorumPeerMain) runs on `host`.
+async fn zk_gone(lab: &Lab, host: HostName, timing: Timing) -> Result<()> {
+    wait::until(&format!("the ZooKeeper JVM on {host} to be gone"), timing.in_effect(), wait::POLL, || async {
+        match crate::probe::node::zk_pids(lab, host).await {
+            Ok(pids) if pids.is_empty() => Ok(()),
+            Ok(pids) => Err(format!("still running: pid {pids:?}")),
+            Err(e) => Err(format!("{e:#}")),
+        }
+    })
+    .await?;
+    Ok(())
+}
+
+/// The declaration of a verb whose only key is `host`, with `$fault` its type and `$summary`.
+macro_rules! host_verb {
+    ($name:literal, $fault:ident, $summary:literal) => {
+        pub const VERB: super::Verb = super::Verb {
+            name: $name,
+            summary: $summary,
+            keys: &[crate::keys::need("host", "the host")],
+            parse: |keys| Ok(Box::new($fault { host: keys.need("host")? })),
+        };
+
+        #[derive(Debug)]
+        struct $fault {
+            host: crate::keys::HostRef,
+        }
+    };
+}
+use host_verb;
