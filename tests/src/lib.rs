@@ -38,6 +38,57 @@ pub fn run_file(file: &Path) -> Result<(), String> {
 mod tests {
     use super::*;
 
+    /// The `.snap` files under tests/snapshots/, by file stem.
+    fn snapshot_files() -> std::collections::BTreeSet<String> {
+        std::fs::read_dir(paths::snapshots_dir())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "snap"))
+            .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn every_snapshot_file_belongs_to_a_step_and_every_step_has_its_file() {
+        let mut referenced = std::collections::BTreeSet::new();
+        for file in scenario_files().unwrap() {
+            let parsed = scenario::parse(&file).unwrap_or_else(|e| panic!("{e}"));
+            for name in parsed.snapshots() {
+                referenced.insert(scenario::snapshot_name(&parsed.name, name));
+            }
+        }
+        let files = snapshot_files();
+        let orphans: Vec<&String> = files.difference(&referenced).collect();
+        let missing: Vec<&String> = referenced.difference(&files).collect();
+        assert!(
+            orphans.is_empty(),
+            "snapshots no step refers to (remove them, or name them in a step's `snapshot`): {orphans:?}"
+        );
+        assert!(
+            missing.is_empty(),
+            "steps whose snapshot file is missing (run the scenario, then `cargo insta review`): {missing:?}"
+        );
+    }
+
+    /// A drift check: the README's list of step kinds, fault verbs and wait conditions is the one
+    /// the declarations render.
+    #[test]
+    fn the_readme_lists_the_declared_vocabulary() {
+        use scenario::reference::{markdown, BEGIN, END};
+        let readme = std::fs::read_to_string(paths::workspace_root().join("README.md")).unwrap();
+        let listed = readme
+            .split_once(BEGIN)
+            .and_then(|(_, rest)| rest.split_once(END))
+            .map(|(block, _)| format!("{BEGIN}{block}{END}\n"))
+            .unwrap_or_default();
+        assert!(
+            listed == markdown(),
+            "README.md's scenario vocabulary differs from the declarations; replace the block between the markers with \
+             the output of `cargo xtask lab steps`:\n{}",
+            markdown()
+        );
+    }
+
     #[test]
     fn every_scenario_file_parses() {
         let files = scenario_files().unwrap();

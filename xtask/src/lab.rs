@@ -32,6 +32,9 @@ pub enum LabCommand {
     /// Run scenario files (paths, or names under scenarios/), each on a fresh lab, checked against
     /// the snapshots in tests/snapshots/.
     Run(RunArgs),
+    /// Print the scenario vocabulary: every step kind, fault verb, wait condition and binding with
+    /// its keys (`key`? is optional), as the README lists it.
+    Steps,
 }
 
 #[derive(Args)]
@@ -149,6 +152,10 @@ pub async fn run(cmd: LabCommand) -> Result<ExitCode> {
         LabCommand::Logs(args) => logs(args).await,
         LabCommand::Gc => gc().await,
         LabCommand::Run(args) => run_scenarios(args).await,
+        LabCommand::Steps => {
+            print!("{}", scenario::reference::markdown());
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

@@ -15,8 +15,6 @@ use crate::progress::Progress;
 
 /// Where the operator stands on the admin host.
 pub const SCRIPTS: &str = "/opt/arcus/scripts";
-/// The ZooKeeper installation `deploy` puts on every host.
-pub const ZK_HOME: &str = "/opt/arcus/zookeeper";
 
 /// How far [`up`] goes: bare machines, or through the runbook up to a step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -19,6 +19,8 @@ pub enum Ready {
     /// One leader (or a standalone server) and a serving majority; the leader not on `not_on` when
     /// given (that host must not lead either: a new leader after the old one's fault).
     Quorum { not_on: Option<HostName> },
+    /// No leader, and fewer than a majority of the members serving (the ensemble has lost its quorum).
+    NoQuorum,
     /// `path` has exactly `count` children.
     Children { path: String, count: usize },
     /// The member on `host` serves in `mode`.
@@ -37,6 +39,7 @@ impl Ready {
             Ready::Quorum { not_on: Some(old) } => {
                 format!("a ZooKeeper leader other than {old} and a serving majority")
             }
+            Ready::NoQuorum => "the ZooKeeper ensemble to have no leader and no serving majority".into(),
             Ready::Children { path, count } => format!("{count} children under {path}"),
             Ready::ZkMode { host, mode } => format!("ZooKeeper on {host} to serve as {mode}"),
             Ready::NodeExited { host, port } => format!("the cache node {host}:{port} to exit"),
@@ -54,6 +57,15 @@ impl Ready {
                 let leaders = modes.in_mode(ZkMode::leads);
                 let new_leader = leaders.len() == 1 && not_on.is_none_or(|old| leaders[0] != old);
                 if new_leader && modes.majority_serving() {
+                    Ok(modes.to_string())
+                } else {
+                    Err(modes.to_string())
+                }
+            })
+            .await?),
+            Ready::NoQuorum => Ok(wait::until(&what, deadline, interval, || async {
+                let modes = Modes::of(lab).await;
+                if modes.in_mode(ZkMode::leads).is_empty() && !modes.majority_serving() {
                     Ok(modes.to_string())
                 } else {
                     Err(modes.to_string())

@@ -52,6 +52,9 @@ use crate::lab::{HostName, Lab};
 use crate::timing::Timing;
 use crate::wait;
 
+/// The ZooKeeper installation `deploy` puts on every host.
+const ZK_HOME: &str = "/opt/arcus/zookeeper";
+
 /// Every fault verb, in the order the README lists them.
 pub const VERBS: &[&Verb] = &[
     &kill_zk::VERB,
@@ -183,7 +186,7 @@ fn zk_member(lab: &Lab, host: HostName) -> Result<()> {
 /// `bin/zkServer.sh <verb>` on `host`, which must exit 0.
 async fn zk_server(lab: &Lab, host: HostName, verb: &str) -> Result<()> {
     zk_member(lab, host)?;
-    let line = format!("cd {} && bin/zkServer.sh {verb}", crate::cloud::ZK_HOME);
+    let line = format!("cd {ZK_HOME} && bin/zkServer.sh {verb}");
     let out = lab.sh(host, &line).await?;
     anyhow::ensure!(out.exit == 0, "`{line}` on {host} exited {}:\n{}{}", out.exit, out.stdout, out.stderr);
     Ok(())

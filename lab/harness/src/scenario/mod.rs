@@ -42,6 +42,7 @@ mod artifacts;
 mod context;
 mod observation;
 mod parse;
+pub mod reference;
 mod runner;
 pub mod steps;
 

@@ -28,6 +28,7 @@ pub const CONDITIONS: &[Variant] = &[
         summary: "a leader on another host than `host` (the old leader's), and a serving majority",
         keys: &[need("host", "the old leader's host")],
     },
+    Variant { name: "zk-no-quorum", summary: "no ZooKeeper leader and no serving majority", keys: &[] },
     Variant {
         name: "children",
         summary: "the znode `path` has exactly `count` children",
@@ -63,6 +64,7 @@ fn conditions() -> Vec<Variant> {
 #[derive(Debug)]
 enum Condition {
     Quorum { not_on: Option<HostRef> },
+    NoQuorum,
     Children { path: ZnodePath, count: usize },
     ZkMode { host: HostRef, mode: ZkMode },
     NodeExited { host: HostRef, port: u16 },
@@ -80,6 +82,7 @@ fn parse(keys: &Keys, _: &mut Defines) -> Result<Box<dyn Action>, KeyError> {
     let condition = match name.as_str() {
         "zk-quorum" => Condition::Quorum { not_on: None },
         "zk-new-leader" => Condition::Quorum { not_on: Some(keys.need("host")?) },
+        "zk-no-quorum" => Condition::NoQuorum,
         "children" => Condition::Children { path: keys.need("path")?, count: keys.need("count")? },
         "zk-mode" => {
             let mode: String = keys.need("mode")?;
@@ -109,6 +112,7 @@ impl Action for Wait {
         match &self.condition {
             Condition::Quorum { not_on: None } => "zk-quorum".into(),
             Condition::Quorum { not_on: Some(old) } => format!("a ZooKeeper leader other than {}", old.as_written()),
+            Condition::NoQuorum => "zk-no-quorum".into(),
             Condition::ZkMode { host, mode } => format!("ZooKeeper on {} serving as {mode}", host.as_written()),
             Condition::Reply { host, port, send, until } => {
                 format!("{until} from {}:{port} to {}", host.as_written(), send.0)
@@ -124,6 +128,7 @@ impl Action for Wait {
                 Condition::Quorum { not_on } => {
                     Ready::Quorum { not_on: not_on.as_ref().map(|h| ctx.host(h)).transpose()? }
                 }
+                Condition::NoQuorum => Ready::NoQuorum,
                 Condition::Children { path, count } => Ready::Children { path: ctx.render(&path.0)?, count: *count },
                 Condition::ZkMode { host, mode } => Ready::ZkMode { host: ctx.host(host)?, mode: *mode },
                 Condition::NodeExited { host, port } => Ready::NodeExited { host: ctx.host(host)?, port: *port },

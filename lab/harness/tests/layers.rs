@@ -1,0 +1,90 @@
+//! The harness's layers, checked as rust-analyzer's tidy tests check their rules: each module of
+//! `src/` may refer (`crate::<module>`) only to modules of a lower layer, so that no import goes
+//! back up and no cycle can form. The table here is the one the README's architecture section
+//! draws; a new module must be placed in it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+/// Each module with its layer; a module may use the modules of lower layers only.
+const LAYERS: &[(&str, u8)] = &[
+    ("engine", 0),
+    ("paths", 0),
+    ("progress", 0),
+    ("wait", 0),
+    ("timing", 0),
+    ("flavour", 0),
+    ("images", 1),
+    ("lab", 2),
+    ("fixture", 3),
+    ("probe", 3),
+    ("keys", 4),
+    ("fault", 5),
+    ("cloud", 6),
+    ("normalize", 6),
+    ("scenario", 7),
+];
+
+fn layer(module: &str) -> u8 {
+    LAYERS.iter().find(|(m, _)| *m == module).map(|(_, l)| *l).unwrap_or_else(|| {
+        panic!("module `{module}` has no layer: add it to LAYERS here and to the README's architecture section")
+    })
+}
+
+/// `module → the modules it refers to`, from every `crate::<name>` in its files.
+fn imports() -> BTreeMap<String, BTreeSet<String>> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut files = vec![src.clone()];
+    while let Some(path) = files.pop() {
+        if path.is_dir() {
+            files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+            continue;
+        }
+        if path.extension().is_none_or(|e| e != "rs") || path.file_name().is_some_and(|n| n == "lib.rs") {
+            continue;
+        }
+        let relative = path.strip_prefix(&src).unwrap();
+        let first = relative.components().next().unwrap().as_os_str().to_string_lossy().into_owned();
+        let module = first.trim_end_matches(".rs").to_string();
+        // code only: a doc comment may name an upper layer
+        let text: String = std::fs::read_to_string(&path)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("//"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let used = graph.entry(module.clone()).or_default();
+        for (at, _) in text.match_indices("crate::") {
+            let name: String =
+                text[at + "crate::".len()..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+            let before = text[..at].chars().last();
+            // `arcus_facts::...` or `$crate::` are other crates' paths
+            if before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$') || name.is_empty() {
+                continue;
+            }
+            if name != module {
+                used.insert(name);
+            }
+        }
+    }
+    graph
+}
+
+#[test]
+fn every_module_imports_only_lower_layers() {
+    let graph = imports();
+    let mut wrong = Vec::new();
+    for (module, used) in &graph {
+        for other in used {
+            if layer(other) >= layer(module) {
+                wrong.push(format!("{module} (layer {}) uses {other} (layer {})", layer(module), layer(other)));
+            }
+        }
+    }
+    // the picture, for a reader of `cargo nextest run --no-capture -E 'test(layers)'`
+    for (module, used) in &graph {
+        eprintln!("{module:<10} (layer {}) → {}", layer(module), used.iter().cloned().collect::<Vec<_>>().join(", "));
+    }
+    assert!(wrong.is_empty(), "imports that go up or sideways:\n{}", wrong.join("\n"));
+}
