@@ -116,7 +116,7 @@ impl<'a> Keys<'a> {
             return Err(source.error(at, "step", "each [[step]] is a table"));
         };
         let mut entries = BTreeMap::new();
-        flatten(source, t, "", &mut entries)?;
+        flatten(t, "", &mut entries);
         Ok(Keys { source, at, entries, scope, index })
     }
 
@@ -175,24 +175,18 @@ impl<'a> Keys<'a> {
     }
 }
 
-fn flatten<'a>(
-    source: &Source,
-    table: &'a DeTable<'a>,
-    prefix: &str,
-    out: &mut BTreeMap<String, Entry<'a>>,
-) -> Result<(), KeyError> {
+fn flatten<'a>(table: &'a DeTable<'a>, prefix: &str, out: &mut BTreeMap<String, Entry<'a>>) {
     for (key, value) in table.iter() {
         let name = format!("{prefix}{}", key.get_ref());
         match value.get_ref().as_table() {
             Some(inner) if prefix.is_empty() && name == "expect" && !inner.is_empty() => {
-                flatten(source, inner, "expect.", out)?;
+                flatten(inner, "expect.", out);
             }
             _ => {
                 out.insert(name, Entry { key_at: key.span(), value });
             }
         }
     }
-    Ok(())
 }
 
 /// A value type a key may have.

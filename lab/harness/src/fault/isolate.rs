@@ -3,7 +3,8 @@
 use anyhow::Result;
 use futures_util::future::BoxFuture;
 
-use super::{host_verb, partition, Env, Fault};
+use super::partition::partition;
+use super::{host_verb, Env, Fault};
 use crate::lab::{HostName, Lab};
 use crate::timing::Timing;
 

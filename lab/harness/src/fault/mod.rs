@@ -7,45 +7,30 @@
 //! [`heal_all`] undoes it before a lab is torn down. Network faults are iptables DROP rules in the
 //! lab's own chain on each host ([`net`]).
 //!
-//! Adding a verb: a new file here with its `VERB`, and a line in [`VERBS`].
+//! Adding a verb: a new file here with its `VERB` (and its function for Rust callers), its `mod`
+//! line and its line in [`VERBS`].
 
-mod cut_zk_ports;
-mod delete_znode;
-mod heal;
-mod isolate;
-mod kill_host;
-mod kill_node;
-mod kill_zk;
+pub mod cut_zk_ports;
+pub mod delete_znode;
+pub mod heal;
+pub mod isolate;
+pub mod kill_host;
+pub mod kill_node;
+pub mod kill_zk;
 pub mod net;
-mod partition;
-mod pause_host;
-mod restart_node;
-mod resume_host;
-mod start_host;
-mod start_zk;
-mod stop_host;
-mod stop_zk;
+pub mod partition;
+pub mod pause_host;
+pub mod restart_node;
+pub mod resume_host;
+pub mod start_host;
+pub mod start_zk;
+pub mod stop_host;
+pub mod stop_zk;
 
 use std::collections::BTreeSet;
 
 use anyhow::Result;
 use futures_util::future::BoxFuture;
-
-pub use cut_zk_ports::cut_zk_ports;
-pub use delete_znode::delete_znode;
-pub use heal::heal;
-pub use isolate::isolate;
-pub use kill_host::kill_host;
-pub use kill_node::{kill_node, Signal};
-pub use kill_zk::kill_zk;
-pub use partition::partition;
-pub use pause_host::pause_host;
-pub use restart_node::restart_node;
-pub use resume_host::resume_host;
-pub use start_host::start_host;
-pub use start_zk::start_zk;
-pub use stop_host::stop_host;
-pub use stop_zk::stop_zk;
 
 use crate::keys::{Bindings, HostRef, Key, KeyError, Keys};
 use crate::lab::{HostName, Lab};
@@ -83,8 +68,11 @@ pub struct Verb {
     /// The keys it takes besides `fault`.
     pub keys: &'static [Key],
     /// Reads its keys (already checked against `keys`).
-    pub parse: fn(&Keys) -> Result<Box<dyn Fault>, KeyError>,
+    pub parse: ParseFault,
 }
+
+/// How a verb reads a step's keys into its fault.
+pub type ParseFault = fn(&Keys) -> Result<Box<dyn Fault>, KeyError>;
 
 /// The verb of that name.
 pub fn verb(name: &str) -> Option<&'static Verb> {
@@ -135,13 +123,13 @@ pub async fn heal_all(lab: &Lab, left: &Leftovers, timing: Timing) -> Result<Str
     let mut done = Vec::new();
     let mut errors = Vec::new();
     for host in &left.paused {
-        match resume_host(lab, *host, timing).await {
+        match resume_host::resume_host(lab, *host, timing).await {
             Ok(()) => done.push(format!("resumed {host}")),
             Err(e) => errors.push(format!("resume {host}: {e:#}")),
         }
     }
     if left.network {
-        match heal(lab, timing).await {
+        match heal::heal(lab, timing).await {
             Ok(healed) if healed.is_empty() => done.push("no network rule left".to_string()),
             Ok(healed) => done.push(format!("healed {}", names(&healed))),
             Err(e) => errors.push(format!("heal: {e:#}")),

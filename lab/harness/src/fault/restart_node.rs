@@ -6,7 +6,8 @@
 use anyhow::{Context, Result};
 use futures_util::future::BoxFuture;
 
-use super::{kill_node, Env, Fault, Signal, Verb};
+use super::kill_node::{kill_node, Signal};
+use super::{Env, Fault, Verb};
 use crate::keys::{need, HostRef, KeyError, Keys};
 use crate::lab::{HostName, Lab};
 use crate::probe::node;

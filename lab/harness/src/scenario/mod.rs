@@ -140,8 +140,11 @@ pub struct Kind {
     pub output: Output,
     /// Reads the step's keys (already checked against the declarations); notes what the step
     /// defines for later steps.
-    pub parse: fn(&Keys, &mut Defines) -> Result<Box<dyn Action>, KeyError>,
+    pub parse: ParseStep,
 }
+
+/// How a kind reads a step's keys into its action.
+pub type ParseStep = fn(&Keys, &mut Defines) -> Result<Box<dyn Action>, KeyError>;
 
 /// The variants a kind's value may name.
 pub struct Variants {
