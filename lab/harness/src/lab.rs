@@ -21,11 +21,11 @@ use crate::wait;
 /// The runbook's hostnames, admin first.
 pub const HOSTNAMES: [&str; 4] = ["arcus", "memcached-1", "memcached-2", "memcached-3"];
 /// Label: which of the four hosts a container is.
-pub const LABEL_HOST: &str = "io.arcus-lab.host";
+pub use arcus_facts::labels::HOST as LABEL_HOST;
 /// Label: the host's address (so that a lab can be found again from its containers).
-pub const LABEL_IP: &str = "io.arcus-lab.ip";
+pub use arcus_facts::labels::IP as LABEL_IP;
 /// Label: the process that owns the lab (`<pid>:<start time>`), or `kept` for `lab up`.
-pub const LABEL_OWNER: &str = "io.arcus-lab.owner";
+pub use arcus_facts::labels::OWNER as LABEL_OWNER;
 /// The /16 the lab carves its /24 networks from.
 const POOL: [u8; 2] = [10, 213];
 

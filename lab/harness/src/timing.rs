@@ -1,27 +1,5 @@
 //! Timing profiles (contract section 8): `fast` for tests (tickTime 500, sessions 1-10 s) and
-//! `seed` as in the runbook (tickTime 2000, sessions 4-200 s). `zookeeper init` writes the
-//! profile's values into zoo.cfg; the lab passes it to the admin host as `ARCUS_ZK_PROFILE`.
+//! `seed` as in the runbook (tickTime 2000, sessions 4-200 s), with every value derived from one.
+//! They live in `arcus-facts`, shared with the admin tool; this path stays for the harness's users.
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Timing {
-    #[default]
-    Fast,
-    Seed,
-}
-
-impl Timing {
-    pub fn parse(name: &str) -> Result<Timing, String> {
-        match name {
-            "fast" => Ok(Timing::Fast),
-            "seed" => Ok(Timing::Seed),
-            other => Err(format!("unknown timing profile {other:?}: use fast or seed")),
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Timing::Fast => "fast",
-            Timing::Seed => "seed",
-        }
-    }
-}
+pub use arcus_facts::Timing;
