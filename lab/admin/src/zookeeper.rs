@@ -5,7 +5,7 @@ use crate::remote::Job;
 use crate::zk::{Op, Zk};
 use crate::{all_succeeded, Ctx};
 use arcus_facts::timing::LeaderPace;
-use arcus_facts::{zk_mode, Timing, ZkMode};
+use arcus_facts::{zk_mode, znode, Timing, ZkMode};
 use std::time::{Duration, Instant};
 
 /// The timing profile named by `ARCUS_ZK_PROFILE` (`fast` or `seed`); unset or empty: the lab's
@@ -53,7 +53,7 @@ pub async fn init(ctx: &Ctx) -> anyhow::Result<()> {
         if create_structure(ctx).await? {
             Ok(())
         } else {
-            Err(anyhow::anyhow!("init_arcus_structure: /arcus already exists; nothing was created"))
+            Err(anyhow::anyhow!("init_arcus_structure: {} already exists; nothing was created", znode::ARCUS))
         }
     }
     .await;
@@ -195,8 +195,8 @@ async fn srvr_reply(host: String, port: u16) -> String {
     tokio::time::timeout(Duration::from_millis(200), ask).await.ok().flatten().unwrap_or_default()
 }
 
-/// The children of /arcus that init creates, in the order it prints them.
-const STRUCTURE: [&str; 3] = ["cache_list", "client_list", "cache_server_mapping"];
+/// The children of /arcus that init creates (their paths), in the order it prints them.
+const STRUCTURE: [&str; 3] = [znode::CACHE_LIST, znode::CLIENT_LIST, znode::CACHE_SERVER_MAPPING];
 
 /// Creates /arcus and its three children in one transaction (nothing if /arcus exists), prints
 /// the created paths and then /arcus's children. Returns whether it created them. Uses a session of
@@ -209,19 +209,25 @@ pub async fn create_structure(ctx: &Ctx) -> anyhow::Result<bool> {
 }
 
 async fn structure_with(ctx: &Ctx, zk: &Zk) -> anyhow::Result<bool> {
-    let existed = zk.exists("/arcus").await?;
+    let existed = zk.exists(znode::ARCUS).await?;
     if existed {
-        ctx.out.line("init_arcus_structure: fail (/arcus exists)");
+        ctx.out.line(&format!("init_arcus_structure: fail ({} exists)", znode::ARCUS));
     } else {
-        let paths = std::iter::once("/arcus".to_string()).chain(STRUCTURE.iter().map(|c| format!("/arcus/{c}")));
+        let paths = std::iter::once(znode::ARCUS).chain(STRUCTURE).map(String::from);
         let ops: Vec<Op> = paths.map(|path| Op::Create { path, data: Vec::new() }).collect();
         let created = zk.commit(&ops).await?;
         ctx.out.line(&python_list(&created));
     }
-    let mut children = zk.children("/arcus").await?.unwrap_or_default();
+    let mut children: Vec<String> = zk
+        .children(znode::ARCUS)
+        .await?
+        .unwrap_or_default()
+        .into_iter()
+        .map(|child| format!("{}/{child}", znode::ARCUS))
+        .collect();
     children.sort_by_key(|c| (STRUCTURE.iter().position(|s| s == c).unwrap_or(STRUCTURE.len()), c.clone()));
     for child in children {
-        ctx.out.line(&format!("/arcus/{child}"));
+        ctx.out.line(&child);
     }
     Ok(!existed)
 }
