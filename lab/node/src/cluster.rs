@@ -12,14 +12,13 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use arcus_facts::znode;
 use thiserror::Error;
 use tokio::sync::{mpsc, oneshot};
 use zookeeper_client as zk;
 
 use crate::state::{ClusterRequest, State};
 use crate::{log, logv};
-
-const ROOT: &str = "/arcus";
 
 /// A start-up failure; its message was logged already.
 #[derive(Debug, Error)]
@@ -65,7 +64,7 @@ struct Identity {
 
 impl Identity {
     fn name(&self, port: u16) -> String {
-        format!("{}:{}-{}", self.ip, port, self.hostname)
+        znode::node_name(self.ip, port, &self.hostname)
     }
 }
 
@@ -127,7 +126,7 @@ pub async fn start(
     zkst.timeout_ms.store(client.session_timeout().as_millis() as u64, Ordering::Relaxed);
     zkst.connected.store(true, Ordering::Relaxed);
     let Ok(svc) = find_mapping(&client, ip, &hostname, cfg.port).await else {
-        log!("Failed to check server mapping for this cache node. (zk_root={ROOT})");
+        log!("Failed to check server mapping for this cache node. (zk_root={})", znode::ARCUS);
         return Err(StartError::Zk);
     };
     let me = Identity { ip, hostname, svc };
@@ -159,11 +158,11 @@ enum Event {
 
 impl Member {
     fn znode(&self) -> String {
-        format!("{ROOT}/cache_list/{}/{}", self.me.svc, self.me.name(self.cfg.port))
+        format!("{}/{}", self.list_path(), self.me.name(self.cfg.port))
     }
 
     fn list_path(&self) -> String {
-        format!("{ROOT}/cache_list/{}", self.me.svc)
+        znode::cache_list(&self.me.svc)
     }
 
     /// Creates the ephemeral znode and the log entry; logs the join line.
@@ -194,8 +193,8 @@ impl Member {
     /// `cache_server_log/<date>/<name>-NNNNNNNNNN` with "join"/"rejoin", only if the parent exists.
     async fn log_entry(&self, kind: &str) {
         let Some(client) = &self.client else { return };
-        let parent = format!("{ROOT}/cache_server_log");
-        if !matches!(client.check_stat(&parent).await, Ok(Some(_))) {
+        let parent = znode::CACHE_SERVER_LOG;
+        if !matches!(client.check_stat(parent).await, Ok(Some(_))) {
             return;
         }
         let persistent = zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all());
@@ -448,8 +447,11 @@ fn log_connected(ensemble: &str, client: &zk::Client) {
 
 /// Mapping lookup: `<ip>:<port>`, `<hostname>:<port>`, `<ip>`; returns the service code.
 async fn find_mapping(client: &zk::Client, ip: IpAddr, hostname: &str, port: u16) -> Result<String, JoinFailed> {
-    let base = format!("{ROOT}/cache_server_mapping");
-    let candidates = [format!("{base}/{ip}:{port}"), format!("{base}/{hostname}:{port}"), format!("{base}/{ip}")];
+    let candidates = [
+        znode::mapping(&format!("{ip}:{port}")),
+        znode::mapping(&format!("{hostname}:{port}")),
+        znode::mapping(&ip.to_string()),
+    ];
     let mut last = String::new();
     for (i, path) in candidates.iter().enumerate() {
         if i == 2 {
