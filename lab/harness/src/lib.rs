@@ -4,10 +4,12 @@
 //! (the four machines, run ids, the address guard), `flavour` (reference node or a user's Arcus),
 //! `runbook` (the runbook's admin steps), `zk` (ZooKeeper probes), `timing` (profiles),
 //! `wait` (bounded polling), `progress` (progress lines), `paths` (state directory), `fault`
-//! (fault verbs), `normalize` (snapshot redactions), `scenario` (scenario files: parser, runner).
+//! (fault verbs), `normalize` (snapshot redactions), `scenario` (scenario files: parser, runner),
+//! `fixture` (one-container test fixtures: a standalone ZooKeeper).
 
 pub mod engine;
 pub mod fault;
+pub mod fixture;
 pub mod flavour;
 pub mod images;
 pub mod lab;
