@@ -6,14 +6,11 @@ use crate::table::{self, ServiceStatus};
 use crate::zk::{Op, Zk};
 use crate::zookeeper::python_list;
 use crate::{all_succeeded, Ctx};
+use arcus_facts::znode::{self, CACHE_LIST, CACHE_SERVER_MAPPING, CLIENT_LIST};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
-
-const CACHE_LIST: &str = "/arcus/cache_list";
-const CLIENT_LIST: &str = "/arcus/client_list";
-const MAPPING: &str = "/arcus/cache_server_mapping";
 
 /// `memcached register <conf>`.
 pub async fn register(ctx: &Ctx, conf_path: &Path) -> anyhow::Result<()> {
@@ -34,7 +31,7 @@ pub async fn register_conf(ctx: &Ctx, conf: &CloudConf) -> anyhow::Result<()> {
     let zk = ctx.zk().await?;
     require_structure(ctx, zk).await?;
     let svc = &conf.service_code;
-    let service_path = format!("{CACHE_LIST}/{svc}");
+    let service_path = znode::cache_list(svc);
     let now = python_now();
     let mut document = conf.document.clone();
     let mut ops = Vec::new();
@@ -50,16 +47,16 @@ pub async fn register_conf(ctx: &Ctx, conf: &CloudConf) -> anyhow::Result<()> {
             ops.push(Op::Create { path: service_path, data: serde_json::to_vec(&document)? });
         }
     }
-    let client_path = format!("{CLIENT_LIST}/{svc}");
+    let client_path = znode::client_list(svc);
     if !zk.exists(&client_path).await? {
         ops.push(Op::Create { path: client_path, data: Vec::new() });
     }
     for address in mapped_to(&mappings(zk).await?, svc) {
-        ops.push(Op::Delete { path: format!("{MAPPING}/{address}/{svc}") });
-        ops.push(Op::Delete { path: format!("{MAPPING}/{address}") });
+        ops.push(Op::Delete { path: format!("{}/{svc}", znode::mapping(&address)) });
+        ops.push(Op::Delete { path: znode::mapping(&address) });
     }
     for server in &conf.servers {
-        let path = format!("{MAPPING}/{}", server.address());
+        let path = znode::mapping(&server.address());
         ops.push(Op::Create { path: path.clone(), data: serde_json::to_vec(&server.config)? });
         ops.push(Op::Create { path: format!("{path}/{svc}"), data: Vec::new() });
     }
@@ -73,8 +70,7 @@ pub async fn unregister(ctx: &Ctx, svc: &str) -> anyhow::Result<()> {
     ctx.out.server_roles(&ctx.zk_hosts(), &[]);
     let zk = ctx.zk().await?;
     service_data(ctx, zk, svc).await?;
-    for (what, parent) in [("cache node", CACHE_LIST), ("client", CLIENT_LIST)] {
-        let path = format!("{parent}/{svc}");
+    for (what, path) in [("cache node", znode::cache_list(svc)), ("client", znode::client_list(svc))] {
         let mut members = zk.children(&path).await?.unwrap_or_default();
         // ZooKeeper's order varies: sorted, the refusal reads the same every time
         members.sort();
@@ -96,13 +92,14 @@ pub async fn unregister(ctx: &Ctx, svc: &str) -> anyhow::Result<()> {
     }
     let mut ops = Vec::new();
     for address in mapped_to(&mappings(zk).await?, svc) {
-        ops.push(Op::Delete { path: format!("{MAPPING}/{address}/{svc}") });
-        ops.push(Op::Delete { path: format!("{MAPPING}/{address}") });
+        ops.push(Op::Delete { path: format!("{}/{svc}", znode::mapping(&address)) });
+        ops.push(Op::Delete { path: znode::mapping(&address) });
     }
-    if zk.exists(&format!("{CLIENT_LIST}/{svc}")).await? {
-        ops.push(Op::Delete { path: format!("{CLIENT_LIST}/{svc}") });
+    let client_path = znode::client_list(svc);
+    if zk.exists(&client_path).await? {
+        ops.push(Op::Delete { path: client_path });
     }
-    ops.push(Op::Delete { path: format!("{CACHE_LIST}/{svc}") });
+    ops.push(Op::Delete { path: znode::cache_list(svc) });
     zk.commit(&ops).await?;
     let deleted: Vec<String> = ops
         .iter()
@@ -266,7 +263,7 @@ pub async fn listall(ctx: &Ctx) -> anyhow::Result<()> {
     let mut statuses = Vec::new();
     for svc in &services {
         // A service unregistered while we read is left out.
-        if let Some((data, _)) = zk.data(&format!("{CACHE_LIST}/{svc}")).await? {
+        if let Some((data, _)) = zk.data(&znode::cache_list(svc)).await? {
             statuses.push(service_status(zk, svc, &data, &mappings).await?);
         }
     }
@@ -287,7 +284,7 @@ pub async fn listall(ctx: &Ctx) -> anyhow::Result<()> {
 
 /// Fails unless `init` made the three lists.
 async fn require_structure(ctx: &Ctx, zk: &Zk) -> anyhow::Result<()> {
-    for path in [CACHE_LIST, CLIENT_LIST, MAPPING] {
+    for path in [CACHE_LIST, CLIENT_LIST, CACHE_SERVER_MAPPING] {
         if !zk.exists(path).await? {
             anyhow::bail!("ZooKeeper at {} has no {path}: run `zookeeper init` first", ctx.zklist);
         }
@@ -298,9 +295,10 @@ async fn require_structure(ctx: &Ctx, zk: &Zk) -> anyhow::Result<()> {
 /// The data of `cache_list/<svc>`; an unknown service is an error that says so.
 async fn service_data(ctx: &Ctx, zk: &Zk, svc: &str) -> anyhow::Result<Vec<u8>> {
     require_structure(ctx, zk).await?;
-    match zk.data(&format!("{CACHE_LIST}/{svc}")).await? {
+    let path = znode::cache_list(svc);
+    match zk.data(&path).await? {
         Some((data, _)) => Ok(data),
-        None => anyhow::bail!("unknown service code {svc:?}: {CACHE_LIST}/{svc} does not exist"),
+        None => anyhow::bail!("unknown service code {svc:?}: {path} does not exist"),
     }
 }
 
@@ -308,15 +306,15 @@ async fn service_data(ctx: &Ctx, zk: &Zk, svc: &str) -> anyhow::Result<Vec<u8>> 
 async fn registered_conf(ctx: &Ctx, svc: &str) -> anyhow::Result<CloudConf> {
     let zk = ctx.zk().await?;
     let data = service_data(ctx, zk, svc).await?;
-    Ok(conf::parse(&format!("{CACHE_LIST}/{svc}"), &String::from_utf8_lossy(&data))?)
+    Ok(conf::parse(&znode::cache_list(svc), &String::from_utf8_lossy(&data))?)
 }
 
 /// Every mapping node (`ip:port`) with its first child (the service it maps to), if any.
 async fn mappings(zk: &Zk) -> anyhow::Result<BTreeMap<String, Option<String>>> {
     let mut mappings = BTreeMap::new();
-    for address in zk.children(MAPPING).await?.unwrap_or_default() {
+    for address in zk.children(CACHE_SERVER_MAPPING).await?.unwrap_or_default() {
         // A mapping deleted while we read is left out.
-        if let Some(children) = zk.children(&format!("{MAPPING}/{address}")).await? {
+        if let Some(children) = zk.children(&znode::mapping(&address)).await? {
             mappings.insert(address, children.into_iter().next());
         }
     }
@@ -334,7 +332,7 @@ async fn service_status(
     data: &[u8],
     mappings: &BTreeMap<String, Option<String>>,
 ) -> anyhow::Result<ServiceStatus> {
-    let joined = zk.children(&format!("{CACHE_LIST}/{svc}")).await?.unwrap_or_default();
+    let joined = zk.children(&znode::cache_list(svc)).await?.unwrap_or_default();
     let document: Value = serde_json::from_slice(data).unwrap_or(Value::Null);
     let field = |key: &str| document.get(key).and_then(Value::as_str).map(String::from);
     Ok(ServiceStatus::new(svc, &mapped_to(mappings, svc), &joined, field("created"), field("modified")))

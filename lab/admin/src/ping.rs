@@ -6,7 +6,7 @@ use crate::{conf, Ctx};
 pub async fn ping(ctx: &Ctx, svc: &str) -> anyhow::Result<()> {
     ctx.out.server_roles(&ctx.zk_hosts(), &[]);
     let zk = ctx.zk().await?;
-    let path = format!("/arcus/cache_list/{svc}");
+    let path = arcus_facts::znode::cache_list(svc);
     let Some((data, _)) = zk.data(&path).await? else {
         anyhow::bail!("unknown service code {svc:?}: {path} does not exist");
     };

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 pub async fn quicksetup(ctx: &Ctx, conf_path: &Path) -> anyhow::Result<()> {
-    let profile = zookeeper::Profile::from_env()?;
+    let profile = zookeeper::profile_from_env()?;
     let conf = conf::load(conf_path)?;
     ctx.out.server_roles(&ctx.zk_hosts(), &memcached::server_ips(&conf));
     ctx.out.banner("Task: deploy");

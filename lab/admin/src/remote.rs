@@ -76,7 +76,10 @@ pub fn is_local(host: &str) -> bool {
             .unwrap_or(false)
 }
 
-/// Quotes a word for the shell.
+/// Quotes a word for the shell: as it is when every byte is safe bare, else in single quotes
+/// (`'` as `'\''`). Not `shlex::try_quote`, whose quoting differs: it double-quotes a word that
+/// holds `'` (`"it's"`, where the test below wants `'it'\''s'`) and quotes `=` and `,`, which
+/// stay bare here (`/srv/a=b`), so the command lines the hosts run (and `ps` shows) would change.
 pub fn sh_quote(word: &str) -> String {
     if !word.is_empty() && word.bytes().all(|b| b.is_ascii_alphanumeric() || b"/._-:,=+@".contains(&b)) {
         word.to_string()

@@ -1,6 +1,7 @@
 //! The `memcached list`/`listall` table: the status arithmetic of one service and the exact column
 //! layout (widths, alignment, dash lines, `None`).
 
+use arcus_facts::NodeName;
 use serde::Serialize;
 use std::collections::BTreeSet;
 use std::net::IpAddr;
@@ -30,7 +31,7 @@ impl ServiceStatus {
         modified: Option<String>,
     ) -> ServiceStatus {
         let statics: BTreeSet<&str> = mapped.iter().map(String::as_str).collect();
-        let current: BTreeSet<&str> = joined.iter().map(|c| c.split_once('-').map_or(c.as_str(), |(a, _)| a)).collect();
+        let current: BTreeSet<&str> = joined.iter().map(|c| NodeName::parse(c).addr).collect();
         let online = sorted(statics.intersection(&current));
         let offline = sorted(statics.difference(&current));
         let undefined = sorted(current.difference(&statics));

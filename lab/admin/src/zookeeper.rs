@@ -4,70 +4,26 @@
 use crate::remote::Job;
 use crate::zk::{Op, Zk};
 use crate::{all_succeeded, Ctx};
+use arcus_facts::timing::LeaderPace;
+use arcus_facts::{zk_mode, znode, Timing, ZkMode};
 use std::time::{Duration, Instant};
 
-/// The timing profile written into zoo.cfg (`ARCUS_ZK_PROFILE`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Profile {
-    /// The runbook's upstream template: tickTime 2000, sessions 4 s..200 s.
-    Seed,
-    /// For tests: tickTime 500, sessions 1 s..10 s.
-    Fast,
-}
-
-impl Profile {
-    /// `ARCUS_ZK_PROFILE`: `seed` (the default when unset or empty) or `fast`.
-    pub fn from_env() -> anyhow::Result<Profile> {
-        match std::env::var("ARCUS_ZK_PROFILE").unwrap_or_default().as_str() {
-            "" | "seed" => Ok(Profile::Seed),
-            "fast" => Ok(Profile::Fast),
-            other => anyhow::bail!("ARCUS_ZK_PROFILE={other:?}: expected \"seed\" or \"fast\""),
-        }
-    }
-
-    /// tickTime, minSessionTimeout, maxSessionTimeout (ms).
-    fn timing(self) -> (u32, u32, u32) {
-        match self {
-            Profile::Seed => (2000, 4000, 200_000),
-            Profile::Fast => (500, 1000, 10_000),
-        }
-    }
-
-    /// How the leader wait paces its rounds (the line printed between rounds says 3 seconds
-    /// either way).
-    fn pace(self) -> Pace {
-        match self {
-            Profile::Seed => Pace::SleepBetween(Duration::from_secs(3)),
-            Profile::Fast => Pace::LookBefore(Duration::from_secs(1)),
-        }
-    }
-
-    /// How long the leader wait goes on before it gives up.
-    fn wait_deadline(self) -> Duration {
-        match self {
-            Profile::Seed => Duration::from_secs(120),
-            Profile::Fast => Duration::from_secs(30),
-        }
+/// The timing profile named by `ARCUS_ZK_PROFILE` (`fast` or `seed`); unset or empty: the lab's
+/// default, `fast` (the lab always sets it).
+pub fn profile_from_env() -> anyhow::Result<Timing> {
+    match std::env::var("ARCUS_ZK_PROFILE").unwrap_or_default().as_str() {
+        "" => Ok(Timing::default()),
+        name => name.parse().map_err(|_| anyhow::anyhow!("ARCUS_ZK_PROFILE={name:?}: expected \"seed\" or \"fast\"")),
     }
 }
-
-/// How the leader wait paces its rounds of the runbook's ssh line.
-enum Pace {
-    /// The runbook's: a fixed sleep between two rounds.
-    SleepBetween(Duration),
-    /// Before every round, the first included, look over TCP until the ensemble is complete, for
-    /// at most this long.
-    LookBefore(Duration),
-}
-
-/// The modes of a ZooKeeper that serves clients.
-const SERVING: [&str; 4] = ["leader", "follower", "standalone", "observer"];
-/// The modes of a ZooKeeper that leads (or needs no leader): the leader wait ends on one.
-const LEADING: [&str; 2] = ["leader", "standalone"];
 
 /// zoo.cfg for an ensemble: `servers` are the zklist's hosts, `client_port` the first entry's port.
-pub fn render_zoo_cfg(servers: &[String], client_port: u16, zookeeper_dir: &str, profile: Profile) -> String {
-    let (tick, min, max) = profile.timing();
+pub fn render_zoo_cfg(servers: &[String], client_port: u16, zookeeper_dir: &str, profile: Timing) -> String {
+    let (tick, min, max) = (
+        profile.tick_time().as_millis(),
+        profile.min_session_timeout().as_millis(),
+        profile.max_session_timeout().as_millis(),
+    );
     let mut cfg = format!(
         "maxClientCnxns=100\ntickTime={tick}\ninitLimit=10\nsyncLimit=5\ndataDir={zookeeper_dir}/data\n\
          clientPort={client_port}\n4lw.commands.whitelist=*\nminSessionTimeout={min}\nmaxSessionTimeout={max}\n"
@@ -84,7 +40,7 @@ fn zookeeper_dir(ctx: &Ctx) -> String {
 
 /// `zookeeper init`: configure, start, wait for a leader, create the structure, stop.
 pub async fn init(ctx: &Ctx) -> anyhow::Result<()> {
-    let profile = Profile::from_env()?;
+    let profile = profile_from_env()?;
     ctx.out.server_roles(&ctx.zk_hosts(), &[]);
     ctx.out.banner("Task: zk_config");
     configure(ctx, profile).await?;
@@ -97,7 +53,7 @@ pub async fn init(ctx: &Ctx) -> anyhow::Result<()> {
         if create_structure(ctx).await? {
             Ok(())
         } else {
-            Err(anyhow::anyhow!("init_arcus_structure: /arcus already exists; nothing was created"))
+            Err(anyhow::anyhow!("init_arcus_structure: {} already exists; nothing was created", znode::ARCUS))
         }
     }
     .await;
@@ -127,7 +83,7 @@ pub async fn stop(ctx: &Ctx) -> anyhow::Result<()> {
 }
 
 /// Writes myid (1-based position in the zklist) and zoo.cfg on every ZooKeeper host.
-pub async fn configure(ctx: &Ctx, profile: Profile) -> anyhow::Result<()> {
+pub async fn configure(ctx: &Ctx, profile: Timing) -> anyhow::Result<()> {
     let dir = zookeeper_dir(ctx);
     let cfg = render_zoo_cfg(&ctx.zk_hosts(), ctx.zk_port(), &dir, profile);
     let jobs = ctx
@@ -160,32 +116,22 @@ async fn zk_stop(ctx: &Ctx) -> anyhow::Result<()> {
     zk_server_sh(ctx, "zk_stop", "stop").await
 }
 
-/// The mode a ZooKeeper says it is in (`leader`, `follower`, `standalone`, ...), `stale` if it
-/// does not answer `stat`.
-fn mode_of(output: &str) -> &str {
-    output.lines().find_map(|l| l.trim().strip_prefix("Mode:")).map(str::trim).unwrap_or("stale")
-}
-
-/// Whether one of the servers leads (or needs no leader).
-fn has_leader(modes: &[&str]) -> bool {
-    modes.iter().any(|m| LEADING.contains(m))
-}
-
-/// Whether every server serves clients.
-fn all_serving(modes: &[&str]) -> bool {
-    modes.iter().all(|m| SERVING.contains(m))
+/// The mode a ZooKeeper says it is in; `None` (which the runbook's line prints as `stale`) if it
+/// does not answer `stat` with one.
+fn mode_of(output: &str) -> Option<ZkMode> {
+    ZkMode::from_reply(output)
 }
 
 /// Polls every host's `stat` until one is the leader (or standalone), printing each round.
-pub async fn wait_for_leader(ctx: &Ctx, profile: Profile) -> anyhow::Result<()> {
+pub async fn wait_for_leader(ctx: &Ctx, profile: Timing) -> anyhow::Result<()> {
     let command = format!(
         "GOT=$(echo stat | nc localhost {} | grep Mode:); if [ -z \"$GOT\" ]; then echo \"Mode: stale\"; else echo $GOT; fi",
         ctx.zk_port()
     );
     let started = Instant::now();
-    let pace = profile.pace();
+    let pace = profile.leader_pace();
     loop {
-        if let Pace::LookBefore(longest) = pace {
+        if let LeaderPace::LookBefore(longest) = pace {
             until_complete(ctx, longest).await;
         }
         let jobs: Vec<Job> = ctx.zk_hosts().iter().map(|h| Job::new(h, None, command.clone())).collect();
@@ -194,25 +140,25 @@ pub async fn wait_for_leader(ctx: &Ctx, profile: Profile) -> anyhow::Result<()> 
             ctx.out.host(&outcome.host, &format!("run: {command}"));
             ctx.print_outcome(outcome);
         }
-        let modes: Vec<&str> =
-            outcomes.iter().map(|o| if o.result.is_ok() { mode_of(&o.output) } else { "stale" }).collect();
-        if has_leader(&modes) {
-            if all_serving(&modes) {
+        let modes: Vec<Option<ZkMode>> =
+            outcomes.iter().map(|o| if o.result.is_ok() { mode_of(&o.output) } else { None }).collect();
+        if zk_mode::has_leader(modes.iter().copied()) {
+            if zk_mode::all_serving(modes.iter().copied()) {
                 ctx.out.line("got a leader, and all nodes are up");
             } else {
                 ctx.out.line("got a leader, but some nodes are out of order");
             }
             return Ok(());
         }
-        if started.elapsed() >= profile.wait_deadline() {
+        if started.elapsed() >= profile.leader_wait() {
             anyhow::bail!(
                 "zk_wait: no ZooKeeper leader among {} after {} s",
                 ctx.zk_hosts().join(", "),
-                profile.wait_deadline().as_secs()
+                profile.leader_wait().as_secs()
             );
         }
         ctx.out.line("zookeeper cluster not complete yet; sleeping 3 seconds");
-        if let Pace::SleepBetween(pause) = pace {
+        if let LeaderPace::SleepBetween(pause) = pace {
             tokio::time::sleep(pause).await;
         }
     }
@@ -228,8 +174,8 @@ async fn until_complete(ctx: &Ctx, longest: Duration) {
     while Instant::now() < deadline {
         let looks = ctx.zk_hosts().into_iter().map(|host| srvr_reply(host, ctx.zk_port()));
         let replies = futures_util::future::join_all(looks).await;
-        let modes: Vec<&str> = replies.iter().map(|reply| mode_of(reply)).collect();
-        if has_leader(&modes) && all_serving(&modes) {
+        let modes: Vec<Option<ZkMode>> = replies.iter().map(|reply| mode_of(reply)).collect();
+        if zk_mode::has_leader(modes.iter().copied()) && zk_mode::all_serving(modes.iter().copied()) {
             return;
         }
         tokio::time::sleep(LOOK_EVERY.min(deadline.saturating_duration_since(Instant::now()))).await;
@@ -249,8 +195,8 @@ async fn srvr_reply(host: String, port: u16) -> String {
     tokio::time::timeout(Duration::from_millis(200), ask).await.ok().flatten().unwrap_or_default()
 }
 
-/// The children of /arcus that init creates, in the order it prints them.
-const STRUCTURE: [&str; 3] = ["cache_list", "client_list", "cache_server_mapping"];
+/// The children of /arcus that init creates (their paths), in the order it prints them.
+const STRUCTURE: [&str; 3] = [znode::CACHE_LIST, znode::CLIENT_LIST, znode::CACHE_SERVER_MAPPING];
 
 /// Creates /arcus and its three children in one transaction (nothing if /arcus exists), prints
 /// the created paths and then /arcus's children. Returns whether it created them. Uses a session of
@@ -263,19 +209,25 @@ pub async fn create_structure(ctx: &Ctx) -> anyhow::Result<bool> {
 }
 
 async fn structure_with(ctx: &Ctx, zk: &Zk) -> anyhow::Result<bool> {
-    let existed = zk.exists("/arcus").await?;
+    let existed = zk.exists(znode::ARCUS).await?;
     if existed {
-        ctx.out.line("init_arcus_structure: fail (/arcus exists)");
+        ctx.out.line(&format!("init_arcus_structure: fail ({} exists)", znode::ARCUS));
     } else {
-        let paths = std::iter::once("/arcus".to_string()).chain(STRUCTURE.iter().map(|c| format!("/arcus/{c}")));
+        let paths = std::iter::once(znode::ARCUS).chain(STRUCTURE).map(String::from);
         let ops: Vec<Op> = paths.map(|path| Op::Create { path, data: Vec::new() }).collect();
         let created = zk.commit(&ops).await?;
         ctx.out.line(&python_list(&created));
     }
-    let mut children = zk.children("/arcus").await?.unwrap_or_default();
+    let mut children: Vec<String> = zk
+        .children(znode::ARCUS)
+        .await?
+        .unwrap_or_default()
+        .into_iter()
+        .map(|child| format!("{}/{child}", znode::ARCUS))
+        .collect();
     children.sort_by_key(|c| (STRUCTURE.iter().position(|s| s == c).unwrap_or(STRUCTURE.len()), c.clone()));
     for child in children {
-        ctx.out.line(&format!("/arcus/{child}"));
+        ctx.out.line(&child);
     }
     Ok(!existed)
 }
@@ -365,7 +317,7 @@ mod tests {
     fn zoo_cfg_seed() {
         let hosts = ["172.17.0.3".to_string(), "172.17.0.4".to_string(), "172.17.0.5".to_string()];
         assert_eq!(
-            render_zoo_cfg(&hosts, 2181, "/opt/arcus/zookeeper", Profile::Seed),
+            render_zoo_cfg(&hosts, 2181, "/opt/arcus/zookeeper", Timing::Seed),
             "maxClientCnxns=100\ntickTime=2000\ninitLimit=10\nsyncLimit=5\ndataDir=/opt/arcus/zookeeper/data\n\
              clientPort=2181\n4lw.commands.whitelist=*\nminSessionTimeout=4000\nmaxSessionTimeout=200000\n\
              server.1=172.17.0.3:2888:3888\nserver.2=172.17.0.4:2888:3888\nserver.3=172.17.0.5:2888:3888\n"
@@ -374,7 +326,7 @@ mod tests {
 
     #[test]
     fn zoo_cfg_fast() {
-        let cfg = render_zoo_cfg(&["memcached-1".to_string()], 2182, "/tmp/a/zookeeper", Profile::Fast);
+        let cfg = render_zoo_cfg(&["memcached-1".to_string()], 2182, "/tmp/a/zookeeper", Timing::Fast);
         assert!(cfg.contains("\ntickTime=500\n"));
         assert!(cfg.contains("\nminSessionTimeout=1000\nmaxSessionTimeout=10000\n"));
         assert!(cfg.contains("\nclientPort=2182\n"));
@@ -384,10 +336,10 @@ mod tests {
 
     #[test]
     fn modes() {
-        assert_eq!(mode_of("Mode: follower\n"), "follower");
-        assert_eq!(mode_of("Mode: stale\n"), "stale");
-        assert_eq!(mode_of(""), "stale");
-        assert_eq!(mode_of("Zxid: 0x1\nMode: standalone\nNode count: 5\n"), "standalone");
+        assert_eq!(mode_of("Mode: follower\n"), Some(ZkMode::Follower));
+        assert_eq!(mode_of("Mode: stale\n"), None);
+        assert_eq!(mode_of(""), None);
+        assert_eq!(mode_of("Zxid: 0x1\nMode: standalone\nNode count: 5\n"), Some(ZkMode::Standalone));
     }
 
     #[test]
@@ -420,14 +372,19 @@ mod tests {
     #[test]
     fn profile_from_env() {
         // The only test that touches ARCUS_ZK_PROFILE.
+        std::env::set_var("ARCUS_ZK_PROFILE", "seed");
+        assert_eq!(super::profile_from_env().unwrap(), Timing::Seed);
         std::env::set_var("ARCUS_ZK_PROFILE", "fast");
-        assert_eq!(Profile::from_env().unwrap(), Profile::Fast);
+        assert_eq!(super::profile_from_env().unwrap(), Timing::Fast);
         std::env::set_var("ARCUS_ZK_PROFILE", "quick");
         assert_eq!(
-            Profile::from_env().unwrap_err().to_string(),
+            super::profile_from_env().unwrap_err().to_string(),
             "ARCUS_ZK_PROFILE=\"quick\": expected \"seed\" or \"fast\""
         );
+        // Unset or empty: the lab's default, fast (was seed).
+        std::env::set_var("ARCUS_ZK_PROFILE", "");
+        assert_eq!(super::profile_from_env().unwrap(), Timing::Fast);
         std::env::remove_var("ARCUS_ZK_PROFILE");
-        assert_eq!(Profile::from_env().unwrap(), Profile::Seed);
+        assert_eq!(super::profile_from_env().unwrap(), Timing::default());
     }
 }

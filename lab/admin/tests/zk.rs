@@ -3,43 +3,27 @@
 //! run from here against a standalone ZooKeeper, addressed by its bridge IP.
 
 mod common;
+use arcus_lab::fixture::{StandaloneZk, StandaloneZkBuilder};
 use common::TempDir;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-use testcontainers::core::{ExecCommand, WaitFor};
-use testcontainers::runners::AsyncRunner;
-use testcontainers::{ContainerAsync, GenericImage, ImageExt};
 use zookeeper_client::{Acls, Client, CreateMode};
 
-const RUN_LABEL: (&str, &str) = ("io.arcus-lab.run", "admin-tests");
+/// The fixtures' run label: `lab down --run fixture-admin-tests` removes what a run left.
+const RUN: &str = "fixture-admin-tests";
 
-/// A container of the lab's host image on the default bridge, labelled for cleanup.
-async fn host_container(
-    customize: impl FnOnce(GenericImage) -> GenericImage,
-) -> (ContainerAsync<GenericImage>, String) {
-    let image = arcus_lab::images::host_image().await.expect("the lab's host image");
-    let (name, tag) = image.rsplit_once(':').expect("image reference with a tag");
-    // The owner label lets `lab gc` remove the container once this test process is gone.
-    let (owner_key, owner) = arcus_lab::lab::owner_label();
-    let request = customize(GenericImage::new(name, tag))
-        .with_network("bridge")
-        .with_label(RUN_LABEL.0, RUN_LABEL.1)
-        .with_label(owner_key, owner)
-        .with_copy_to("/opt/arcus", overlay())
-        .with_copy_to("/opt/arcus/bin/arcus", PathBuf::from(env!("CARGO_BIN_EXE_arcus")));
-    let container = request.start().await.expect("start a host container");
-    let ip = container.get_bridge_ip_address().await.expect("the container's bridge IP").to_string();
-    (container, ip)
+/// A container of the lab's host image with /opt/arcus and the `arcus` binary copied in.
+fn host_container() -> StandaloneZkBuilder {
+    StandaloneZk::builder(RUN)
+        .copy_in("/opt/arcus", overlay())
+        .copy_in("/opt/arcus/bin/arcus", PathBuf::from(env!("CARGO_BIN_EXE_arcus")))
 }
 
 /// A standalone ZooKeeper (the host image's `lab-zk-standalone`), serving when this returns.
-async fn standalone_zookeeper() -> (ContainerAsync<GenericImage>, String) {
-    host_container(|image| {
-        image
-            .with_entrypoint("/usr/local/bin/lab-zk-standalone")
-            .with_wait_for(WaitFor::message_on_stderr("PrepRequestProcessor (sid:0) started"))
-    })
-    .await
+async fn standalone_zookeeper() -> (StandaloneZk, String) {
+    let zk = host_container().start().await.expect("a standalone ZooKeeper");
+    let ip = zk.ip().to_string();
+    (zk, ip)
 }
 
 /// The /opt/arcus overlay of the admin image.
@@ -82,11 +66,8 @@ async fn arcus_with_env(args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Run
 }
 
 /// Runs a shell command inside a container; returns (exit code, stdout + stderr).
-async fn exec(container: &ContainerAsync<GenericImage>, script: &str) -> (i64, String) {
-    let mut result = container.exec(ExecCommand::new(["sh", "-c", &format!("{script} 2>&1")])).await.expect("exec");
-    let output = String::from_utf8(result.stdout_to_vec().await.unwrap()).unwrap();
-    let code = result.exit_code().await.unwrap().expect("exit code");
-    (code, output)
+async fn exec(container: &StandaloneZk, script: &str) -> (i64, String) {
+    container.exec(script).await.expect("exec")
 }
 
 /// A fixture rendered with the given IPs for `{{memcached-1..3}}`, written to a temp file.
@@ -123,7 +104,8 @@ fn assert_no_trailing_whitespace(text: &str) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn zk_init_start_stat_stop_in_a_host_container() {
-    let (container, ip) = host_container(|image| image).await;
+    let container = host_container().without_server().start().await.expect("start a host container");
+    let ip = container.ip().to_string();
     let arcus_sh = "cd /opt/arcus/scripts && ARCUS_ZK_PROFILE=fast ./arcus.sh";
 
     let (code, out) = exec(&container, &format!("{arcus_sh} zookeeper init")).await;

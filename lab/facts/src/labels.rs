@@ -15,13 +15,16 @@ pub const IP: &str = "io.arcus-lab.ip";
 /// The kind of a lab image: `base`, `host`, `admin`.
 pub const IMAGE: &str = "io.arcus-lab.image";
 
+/// The lab's topology, on its containers and network (`hosts=3 zk=3 nodes-per-host=2 services=ruo91-cloud`).
+pub const TOPOLOGY: &str = "io.arcus-lab.topology";
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn keys_share_the_lab_prefix() {
-        for key in [RUN, ROLE, OWNER, HOST, IP, IMAGE] {
+        for key in [RUN, ROLE, OWNER, HOST, IP, IMAGE, TOPOLOGY] {
             assert!(key.starts_with("io.arcus-lab.") && !key.ends_with('.'), "{key}");
         }
     }

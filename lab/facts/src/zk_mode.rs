@@ -56,22 +56,25 @@ mod tests {
     use super::*;
     use strum::IntoEnumIterator;
 
-    /// `srvr` of a follower of the lab's three-server ensemble (ZooKeeper 3.8, Debian 12).
-    const FOLLOWER_SRVR: &str = "Zookeeper version: 3.8.0-debian--1, built on 2022-10-25 00:00 UTC\n\
-        Latency min/avg/max: 0/0.4286/3\nReceived: 15\nSent: 14\nConnections: 2\nOutstanding: 0\n\
-        Zxid: 0x100000012\nMode: follower\nNode count: 20\n";
+    // Replies of the lab's host image's ZooKeeper (Debian 12's 3.8.0), a three-server ensemble and
+    // `lab-zk-standalone`, taken with `printf srvr | nc 127.0.0.1 <port>`.
 
-    /// `stat` of a standalone server: the client lines come before the mode.
-    const STANDALONE_STAT: &str = "Zookeeper version: 3.8.0-debian--1, built on 2022-10-25 00:00 UTC\nClients:\n \
-        /127.0.0.1:43361[0](queued=0,recved=1,sent=0)\n\nLatency min/avg/max: 0/0.0/0\nReceived: 1\nSent: 0\n\
-        Connections: 1\nOutstanding: 0\nZxid: 0x5\nMode: standalone\nNode count: 9\n";
+    const FOLLOWER_SRVR: &str = "Zookeeper version: 3.8.0-${mvngit.commit.id}, built on 2024-12-29 17:54 UTC\n\
+        Latency min/avg/max: 0/0.0/0\nReceived: 1\nSent: 0\nConnections: 1\nOutstanding: 0\nZxid: 0x0\n\
+        Mode: follower\nNode count: 5\n";
 
-    /// `srvr` of a leader, with the `Proposal sizes` line 3.8 adds for leaders.
-    const LEADER_SRVR: &str = "Zookeeper version: 3.8.0-debian--1, built on 2022-10-25 00:00 UTC\n\
-        Latency min/avg/max: 0/0.0/0\nReceived: 3\nSent: 2\nConnections: 1\nOutstanding: 0\nZxid: 0x200000000\n\
-        Mode: leader\nNode count: 20\nProposal sizes last/min/max: -1/-1/-1\n";
+    /// A leader's reply has a line after the mode.
+    const LEADER_SRVR: &str = "Zookeeper version: 3.8.0-${mvngit.commit.id}, built on 2024-12-29 17:54 UTC\n\
+        Latency min/avg/max: 0/0.0/0\nReceived: 1\nSent: 0\nConnections: 1\nOutstanding: 0\nZxid: 0x100000000\n\
+        Mode: leader\nNode count: 5\nProposal sizes last/min/max: -1/-1/-1\n";
 
-    /// A server that is up but not (yet, or any more) part of a quorum.
+    /// `stat`: the client lines come before the mode.
+    const STANDALONE_STAT: &str = "Zookeeper version: 3.8.0-${mvngit.commit.id}, built on 2024-12-29 17:54 UTC\n\
+        Clients:\n /127.0.0.1:40074[0](queued=0,recved=1,sent=0)\n\nLatency min/avg/max: 0/0.0/0\nReceived: 2\n\
+        Sent: 1\nConnections: 1\nOutstanding: 0\nZxid: 0x0\nMode: standalone\nNode count: 5\n";
+
+    /// The last of three servers once the other two are gone: no quorum, so no mode (`srvr` and
+    /// `stat` alike).
     const NOT_SERVING: &str = "This ZooKeeper instance is not currently serving requests\n";
 
     #[test]

@@ -18,12 +18,12 @@ use bollard::query_parameters::{
 use bollard::Docker;
 use futures_util::{StreamExt, TryStreamExt};
 
-/// Label carrying the lab's run id; every container and network the lab creates has it.
-pub const LABEL_RUN: &str = "io.arcus-lab.run";
-/// Label with the resource's role: `admin`, `host`, `network`, or an image kind.
-pub const LABEL_ROLE: &str = "io.arcus-lab.role";
 /// Label on the lab's images (`base`, `host`, `admin`).
-pub const LABEL_IMAGE: &str = "io.arcus-lab.image";
+pub use arcus_facts::labels::IMAGE as LABEL_IMAGE;
+/// Label with the resource's role: `admin`, `host`, `network`, or an image kind.
+pub use arcus_facts::labels::ROLE as LABEL_ROLE;
+/// Label carrying the lab's run id; every container and network the lab creates has it.
+pub use arcus_facts::labels::RUN as LABEL_RUN;
 
 /// How long one engine call may take before it is reported as hanging.
 const CALL_TIMEOUT: Duration = Duration::from_secs(120);

@@ -17,6 +17,7 @@
 pub mod cloud;
 pub mod engine;
 pub mod fault;
+pub mod fixture;
 pub mod flavour;
 pub mod images;
 pub mod keys;

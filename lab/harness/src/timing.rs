@@ -1,4 +1,5 @@
-//! Timing profiles (contract section 8): one enum for the whole workspace, in `arcus-facts`, with
-//! every deadline derived from it.
+//! Timing profiles (contract section 8): `fast` for tests (tickTime 500, sessions 1-10 s) and
+//! `seed` as in the runbook (tickTime 2000, sessions 4-200 s), with every value derived from one.
+//! They live in `arcus-facts`, shared with the admin tool; this path stays for the harness's users.
 
 pub use arcus_facts::Timing;

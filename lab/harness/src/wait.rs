@@ -4,8 +4,8 @@
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-/// How often the lab's waits look (the timing profiles' `poll`, fast and seed alike).
-pub const POLL: Duration = Duration::from_millis(50);
+/// How often the lab's waits look (`Timing::poll`, the same in every profile).
+pub use arcus_facts::timing::POLL;
 
 #[derive(Debug, thiserror::Error)]
 #[error("gave up after {waited:.1?} waiting for {what} (last seen: {last})")]

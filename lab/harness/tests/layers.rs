@@ -16,7 +16,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("flavour", 0),
     ("images", 1),
     ("lab", 2),
-    ("fixture", 3),
+    ("fixture", 4),
     ("probe", 3),
     ("keys", 4),
     ("fault", 5),

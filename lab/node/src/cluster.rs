@@ -12,14 +12,14 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use arcus_facts::znode;
+use nix::sys::socket::{SockaddrLike, SockaddrStorage};
 use thiserror::Error;
 use tokio::sync::{mpsc, oneshot};
 use zookeeper_client as zk;
 
 use crate::state::{ClusterRequest, State};
 use crate::{log, logv};
-
-const ROOT: &str = "/arcus";
 
 /// A start-up failure; its message was logged already.
 #[derive(Debug, Error)]
@@ -65,7 +65,7 @@ struct Identity {
 
 impl Identity {
     fn name(&self, port: u16) -> String {
-        format!("{}:{}-{}", self.ip, port, self.hostname)
+        znode::node_name(self.ip, port, &self.hostname)
     }
 }
 
@@ -127,7 +127,7 @@ pub async fn start(
     zkst.timeout_ms.store(client.session_timeout().as_millis() as u64, Ordering::Relaxed);
     zkst.connected.store(true, Ordering::Relaxed);
     let Ok(svc) = find_mapping(&client, ip, &hostname, cfg.port).await else {
-        log!("Failed to check server mapping for this cache node. (zk_root={ROOT})");
+        log!("Failed to check server mapping for this cache node. (zk_root={})", znode::ARCUS);
         return Err(StartError::Zk);
     };
     let me = Identity { ip, hostname, svc };
@@ -159,11 +159,11 @@ enum Event {
 
 impl Member {
     fn znode(&self) -> String {
-        format!("{ROOT}/cache_list/{}/{}", self.me.svc, self.me.name(self.cfg.port))
+        format!("{}/{}", self.list_path(), self.me.name(self.cfg.port))
     }
 
     fn list_path(&self) -> String {
-        format!("{ROOT}/cache_list/{}", self.me.svc)
+        znode::cache_list(&self.me.svc)
     }
 
     /// Creates the ephemeral znode and the log entry; logs the join line.
@@ -194,8 +194,8 @@ impl Member {
     /// `cache_server_log/<date>/<name>-NNNNNNNNNN` with "join"/"rejoin", only if the parent exists.
     async fn log_entry(&self, kind: &str) {
         let Some(client) = &self.client else { return };
-        let parent = format!("{ROOT}/cache_server_log");
-        if !matches!(client.check_stat(&parent).await, Ok(Some(_))) {
+        let parent = znode::CACHE_SERVER_LOG;
+        if !matches!(client.check_stat(parent).await, Ok(Some(_))) {
             return;
         }
         let persistent = zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all());
@@ -448,8 +448,11 @@ fn log_connected(ensemble: &str, client: &zk::Client) {
 
 /// Mapping lookup: `<ip>:<port>`, `<hostname>:<port>`, `<ip>`; returns the service code.
 async fn find_mapping(client: &zk::Client, ip: IpAddr, hostname: &str, port: u16) -> Result<String, JoinFailed> {
-    let base = format!("{ROOT}/cache_server_mapping");
-    let candidates = [format!("{base}/{ip}:{port}"), format!("{base}/{hostname}:{port}"), format!("{base}/{ip}")];
+    let candidates = [
+        znode::mapping(&format!("{ip}:{port}")),
+        znode::mapping(&format!("{hostname}:{port}")),
+        znode::mapping(&ip.to_string()),
+    ];
     let mut last = String::new();
     for (i, path) in candidates.iter().enumerate() {
         if i == 2 {
@@ -500,16 +503,19 @@ fn kernel_picked_ip(ensemble: &str) -> Option<IpAddr> {
     })
 }
 
+/// The name the resolver gives `ip` (getnameinfo with NI_NAMEREQD: no numeric fallback).
 fn reverse_lookup(ip: IpAddr) -> Option<String> {
-    let sa: std::net::SocketAddr = (ip, 0).into();
-    let (storage, len) = sockaddr(&sa);
-    let mut host = [0 as libc::c_char; 1025];
-    // SAFETY: storage holds a valid sockaddr of `len` bytes; host is a writable buffer.
+    let sa = SockaddrStorage::from(std::net::SocketAddr::new(ip, 0));
+    let mut host = [0u8; 1025];
+    // Neither std nor nix has a reverse lookup (std resolves names to addresses only), so this
+    // one call stays on libc.
+    // SAFETY: `sa` holds a valid sockaddr of `sa.len()` bytes; `host` is writable for its length
+    // and no service buffer is passed.
     let rc = unsafe {
         libc::getnameinfo(
-            &storage as *const _ as *const libc::sockaddr,
-            len,
-            host.as_mut_ptr(),
+            sa.as_ptr(),
+            sa.len(),
+            host.as_mut_ptr().cast::<libc::c_char>(),
             host.len() as libc::socklen_t,
             std::ptr::null_mut(),
             0,
@@ -519,54 +525,24 @@ fn reverse_lookup(ip: IpAddr) -> Option<String> {
     if rc != 0 {
         return None;
     }
-    // SAFETY: getnameinfo wrote a NUL-terminated string.
-    let name = unsafe { CStr::from_ptr(host.as_ptr()) }.to_string_lossy().into_owned();
-    Some(name)
-}
-
-fn sockaddr(sa: &std::net::SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
-    // SAFETY: an all-zero sockaddr_storage is valid; we fill the family-specific part.
-    let mut storage: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
-    let len = match sa {
-        std::net::SocketAddr::V4(v4) => {
-            let sin = &mut storage as *mut _ as *mut libc::sockaddr_in;
-            // SAFETY: sockaddr_storage is large enough for sockaddr_in.
-            unsafe {
-                (*sin).sin_family = libc::AF_INET as libc::sa_family_t;
-                (*sin).sin_addr.s_addr = u32::from_ne_bytes(v4.ip().octets());
-            }
-            std::mem::size_of::<libc::sockaddr_in>()
-        }
-        std::net::SocketAddr::V6(v6) => {
-            let sin6 = &mut storage as *mut _ as *mut libc::sockaddr_in6;
-            // SAFETY: sockaddr_storage is large enough for sockaddr_in6.
-            unsafe {
-                (*sin6).sin6_family = libc::AF_INET6 as libc::sa_family_t;
-                (*sin6).sin6_addr.s6_addr = v6.ip().octets();
-            }
-            std::mem::size_of::<libc::sockaddr_in6>()
-        }
-    };
-    (storage, len as libc::socklen_t)
+    Some(CStr::from_bytes_until_nul(&host).ok()?.to_string_lossy().into_owned())
 }
 
 fn system_hostname() -> String {
-    let mut buf = [0 as libc::c_char; 256];
-    // SAFETY: buf is writable for its length.
-    if unsafe { libc::gethostname(buf.as_mut_ptr(), buf.len()) } != 0 {
-        return "localhost".into();
-    }
-    // SAFETY: gethostname NUL-terminates within the buffer.
-    unsafe { CStr::from_ptr(buf.as_ptr()) }.to_string_lossy().into_owned()
+    nix::unistd::gethostname().map_or_else(|_| "localhost".into(), |name| name.to_string_lossy().into_owned())
 }
 
 /// Today's local date as YYYY-MM-DD.
 fn local_date() -> String {
-    // SAFETY: time and localtime_r write into the provided structures.
-    unsafe {
-        let t = libc::time(std::ptr::null_mut());
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let t = now as libc::time_t;
+    // Neither std nor nix converts a time to the local calendar (time zone included): localtime_r
+    // stays on libc.
+    // SAFETY: localtime_r reads `t` and writes only into the `tm` passed; an all-zero `tm` is valid.
+    let tm = unsafe {
         let mut tm: libc::tm = std::mem::zeroed();
         libc::localtime_r(&t, &mut tm);
-        format!("{:04}-{:02}-{:02}", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday)
-    }
+        tm
+    };
+    format!("{:04}-{:02}-{:02}", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday)
 }

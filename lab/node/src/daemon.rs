@@ -1,7 +1,10 @@
 //! Process identity before any thread exists: dropping root privileges (-u) and daemonizing (-d).
 
-use std::ffi::CString;
+use std::fs::OpenOptions;
+use std::os::fd::{AsRawFd, IntoRawFd};
 
+use nix::errno::Errno;
+use nix::unistd::{daemon, dup2_stderr, dup2_stdin, dup2_stdout, geteuid, getuid, setgid, setgroups, setuid, User};
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -29,63 +32,37 @@ impl DaemonError {
 
 /// As root, switches to `user` (required); as anyone else, keeps the identity.
 pub fn drop_privileges(user: Option<&str>) -> Result<(), DaemonError> {
-    // SAFETY: getuid/geteuid have no preconditions.
-    if unsafe { libc::getuid() } != 0 && unsafe { libc::geteuid() } != 0 {
+    if !getuid().is_root() && !geteuid().is_root() {
         return Ok(());
     }
     let user = user.ok_or(DaemonError::RootWithoutUser)?;
-    let name = CString::new(user).map_err(|_| DaemonError::UnknownUser(user.into()))?;
-    // SAFETY: name is a valid C string; getpwnam's result is read before any other call.
-    let pw = unsafe { libc::getpwnam(name.as_ptr()) };
-    if pw.is_null() {
+    // getpwnam_r: a name with a NUL byte, an unknown name and a failed lookup are all unknown.
+    let Ok(Some(pw)) = User::from_name(user) else {
         return Err(DaemonError::UnknownUser(user.into()));
-    }
-    // SAFETY: pw is non-null and points to getpwnam's static record.
-    let (uid, gid) = unsafe { ((*pw).pw_uid, (*pw).pw_gid) };
-    let fail = |_| DaemonError::Identity(user.into(), std::io::Error::last_os_error());
-    // SAFETY: plain system calls on integers.
-    unsafe {
-        check(libc::setgroups(0, std::ptr::null())).map_err(fail)?;
-        check(libc::setgid(gid)).map_err(fail)?;
-        check(libc::setuid(uid)).map_err(fail)?;
-    }
+    };
+    let fail = |errno: Errno| DaemonError::Identity(user.into(), errno.into());
+    setgroups(&[]).map_err(fail)?;
+    setgid(pw.gid).map_err(fail)?;
+    setuid(pw.uid).map_err(fail)?;
     Ok(())
-}
-
-fn check(rc: libc::c_int) -> Result<(), ()> {
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(())
-    }
 }
 
 /// Forks into the background: the launcher exits 0 at once, the child starts a new session,
 /// moves to `/` and points stdin/stdout (and stderr unless `keep_stderr`) at /dev/null.
 /// Must run before any thread is started.
 pub fn daemonize(keep_stderr: bool) -> Result<(), DaemonError> {
-    // SAFETY: no other thread exists yet, so fork is safe; the parent only calls _exit.
-    match unsafe { libc::fork() } {
-        -1 => return Err(DaemonError::Fork(std::io::Error::last_os_error())),
-        0 => {}
-        _ => unsafe { libc::_exit(0) },
-    }
-    // SAFETY: plain system calls in the single-threaded child.
-    unsafe {
-        if libc::setsid() == -1 {
-            return Err(DaemonError::Fork(std::io::Error::last_os_error()));
+    // daemon(3), as arcus-memcached calls it: fork (the parent _exits 0), setsid, chdir("/");
+    // with noclose, since stderr may stay. No thread exists yet, so forking is sound.
+    daemon(false, true).map_err(|errno| DaemonError::Fork(errno.into()))?;
+    if let Ok(null) = OpenOptions::new().read(true).write(true).open("/dev/null") {
+        let _ = dup2_stdin(&null);
+        let _ = dup2_stdout(&null);
+        if !keep_stderr {
+            let _ = dup2_stderr(&null);
         }
-        let _ = libc::chdir(c"/".as_ptr());
-        let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
-        if null >= 0 {
-            libc::dup2(null, 0);
-            libc::dup2(null, 1);
-            if !keep_stderr {
-                libc::dup2(null, 2);
-            }
-            if null > 2 {
-                libc::close(null);
-            }
+        if null.as_raw_fd() <= 2 {
+            // It is one of the standard descriptors itself (one was closed): leave it open.
+            let _ = null.into_raw_fd();
         }
     }
     Ok(())

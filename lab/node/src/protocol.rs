@@ -375,11 +375,11 @@ fn general_stats(state: &State, stat: &mut dyn FnMut(&str, &dyn std::fmt::Displa
 }
 
 fn rusage() -> (f64, f64) {
-    // SAFETY: getrusage fills the zeroed struct.
-    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
-    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    (secs(ru.ru_utime), secs(ru.ru_stime))
+    use nix::sys::resource::{getrusage, UsageWho};
+    use nix::sys::time::TimeVal;
+    let secs = |t: TimeVal| t.tv_sec() as f64 + t.tv_usec() as f64 / 1e6;
+    // getrusage(RUSAGE_SELF) cannot fail; were it to, the times read 0 (as the zeroed struct did).
+    getrusage(UsageWho::RUSAGE_SELF).map_or((0.0, 0.0), |ru| (secs(ru.user_time()), secs(ru.system_time())))
 }
 
 fn config(state: &State, t: &[&[u8]], r: &mut Reply) {

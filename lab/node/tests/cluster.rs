@@ -1,16 +1,13 @@
 //! The node in a cloud: a real standalone ZooKeeper (the lab's host image, through
-//! testcontainers, addressed by its bridge IP) and the contract's one-node stories S5-S9,
+//! `arcus_lab::fixture`, addressed by its bridge IP) and the contract's one-node stories S5-S9,
 //! S11-S13, S17 and every start-up exit code.
 
 mod common;
 
-use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
+use arcus_lab::fixture::StandaloneZk;
 use common::{wait_for, Client, Node};
-use testcontainers::core::{CmdWaitFor, ExecCommand, WaitFor};
-use testcontainers::runners::AsyncRunner;
-use testcontainers::{ContainerAsync, GenericImage, ImageExt};
 use zookeeper_client as zk;
 
 const SVC: &str = "test-svc";
@@ -19,66 +16,18 @@ const HOSTNAME: &str = "node-under-test";
 /// With the `fast` profile a node asking for 30 s gets ZooKeeper's maximum, 10 s.
 const SESSION: Duration = Duration::from_secs(10);
 
-/// A standalone ZooKeeper in a container; the server process can be stopped and started again
-/// with the same data dir while the container (and its IP) stays.
-struct Zk {
-    container: ContainerAsync<GenericImage>,
-    ip: IpAddr,
+/// The fixtures' run label: `lab down --run fixture-node-tests` removes what a run left.
+const RUN: &str = "fixture-node-tests";
+
+/// A standalone ZooKeeper in a container, serving; the server process can be stopped and started
+/// again with the same data dir while the container (and its IP) stays.
+async fn start_zk() -> StandaloneZk {
+    StandaloneZk::start(RUN).await.expect("start the ZooKeeper container")
 }
 
-impl Zk {
-    async fn start() -> Zk {
-        let image = arcus_lab::images::host_image().await.expect("the lab's host image");
-        let (name, tag) = image.rsplit_once(':').expect("image reference name:tag");
-        let (owner_key, owner) = arcus_lab::lab::owner_label();
-        let container = GenericImage::new(name, tag)
-            .with_wait_for(WaitFor::Nothing)
-            .with_cmd(["sleep", "infinity"])
-            .with_network("bridge")
-            .with_label("io.arcus-lab.run", "node-tests")
-            .with_label(owner_key, owner)
-            .start()
-            .await
-            .expect("start the ZooKeeper container");
-        let ip = container.get_bridge_ip_address().await.expect("bridge IP");
-        let zk = Zk { container, ip };
-        zk.start_server().await;
-        zk
-    }
-
-    fn addr(&self) -> String {
-        format!("{}:2181", self.ip)
-    }
-
-    async fn sh(&self, script: &str) {
-        let cmd = ExecCommand::new(["sh", "-c", script]).with_cmd_ready_condition(CmdWaitFor::exit_code(0));
-        self.container.exec(cmd).await.unwrap_or_else(|e| panic!("exec {script}: {e}"));
-    }
-
-    fn answers(&self) -> bool {
-        use std::io::{Read, Write};
-        let Ok(mut s) = std::net::TcpStream::connect_timeout(&(self.ip, 2181).into(), Duration::from_millis(300))
-        else {
-            return false;
-        };
-        let _ = s.set_read_timeout(Some(Duration::from_secs(1)));
-        let mut out = String::new();
-        s.write_all(b"srvr").is_ok() && s.read_to_string(&mut out).is_ok() && out.contains("Mode: standalone")
-    }
-
-    async fn start_server(&self) {
-        self.sh("lab-zk-standalone > /tmp/zk.log 2>&1 & echo $! > /tmp/zk.pid").await;
-        wait_for("ZooKeeper to serve", Duration::from_secs(30), || self.answers().then_some(()));
-    }
-
-    async fn stop_server(&self) {
-        self.sh("kill $(cat /tmp/zk.pid)").await;
-        wait_for("ZooKeeper to stop", Duration::from_secs(10), || (!self.answers()).then_some(()));
-    }
-
-    async fn client(&self) -> zk::Client {
-        zk::Client::connector().with_session_timeout(SESSION).connect(&self.addr()).await.expect("test client session")
-    }
+/// A test client session on the fixture's ZooKeeper.
+async fn client_of(zk: &StandaloneZk) -> zk::Client {
+    zk::Client::connector().with_session_timeout(SESSION).connect(&zk.addr()).await.expect("test client session")
 }
 
 fn persistent() -> zk::CreateOptions<'static> {
@@ -112,9 +61,9 @@ fn znode(port: u16) -> String {
 }
 
 /// A ZooKeeper with the tree and one node joined (mapped by ip:port, -m 100, -v).
-async fn joined(extra: &[&str]) -> (Zk, zk::Client, Node) {
-    let zk = Zk::start().await;
-    let client = zk.client().await;
+async fn joined(extra: &[&str]) -> (StandaloneZk, zk::Client, Node) {
+    let zk = start_zk().await;
+    let client = client_of(&zk).await;
     let port = common::free_port();
     arcus_tree(&client, &[format!("{PUBLIC_IP}:{port}")], true, false).await;
     let node = spawn_on(&zk, port, extra);
@@ -122,7 +71,7 @@ async fn joined(extra: &[&str]) -> (Zk, zk::Client, Node) {
     (zk, client, node)
 }
 
-fn spawn_on(zk: &Zk, port: u16, extra: &[&str]) -> Node {
+fn spawn_on(zk: &StandaloneZk, port: u16, extra: &[&str]) -> Node {
     let port_s = port.to_string();
     let addr = zk.addr();
     let mut args = vec!["-p", &port_s, "-m", "100", "-v", "-z", &addr];
@@ -157,8 +106,8 @@ async fn wait_znode(client: &zk::Client, path: &str, present: bool, deadline: Du
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn joins_with_the_contract_log_lines_and_znode() {
-    let zk = Zk::start().await;
-    let client = zk.client().await;
+    let zk = start_zk().await;
+    let client = client_of(&zk).await;
     let port = common::free_port();
     arcus_tree(&client, &[format!("{PUBLIC_IP}:{port}")], true, true).await;
     let node = spawn_on(&zk, port, &["-o", "5"]);
@@ -217,19 +166,19 @@ async fn joins_with_the_contract_log_lines_and_znode() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_command_is_answered_before_joining() {
-    let zk = Zk::start().await;
-    let client = zk.client().await;
+    let zk = start_zk().await;
+    let client = client_of(&zk).await;
     let port = common::free_port();
     arcus_tree(&client, &[format!("{PUBLIC_IP}:{port}")], true, false).await;
     drop(client);
-    zk.stop_server().await;
+    zk.stop_server().await.expect("ZooKeeper stops");
     let node = spawn_on(&zk, port, &["-o", "20"]);
     // connects succeed, commands wait
     let mut c = wait_for("the listener", Duration::from_secs(5), || Client::connect(port).ok());
     c.stream.set_read_timeout(Some(Duration::from_millis(700))).unwrap();
     c.send(b"version\r\n");
     assert!(c.line().is_err(), "answered before joining");
-    zk.start_server().await;
+    zk.start_server().await.expect("ZooKeeper serves again");
     c.stream.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
     assert_eq!(c.line().unwrap(), "VERSION 1.15.0-ref");
     assert!(node.log().iter().any(|l| l.starts_with("Joined Arcus cloud at")));
@@ -237,8 +186,8 @@ async fn no_command_is_answered_before_joining() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn start_up_failures_exit_with_the_contract_codes() {
-    let zk = Zk::start().await;
-    let client = zk.client().await;
+    let zk = start_zk().await;
+    let client = client_of(&zk).await;
     let mapped = common::free_port();
     let two = common::free_port();
     // a mapping for `mapped` in a service whose cache_list node is missing (S8), and a mapping
@@ -290,7 +239,7 @@ async fn start_up_failures_exit_with_the_contract_codes() {
         "The server mapping exists but has 2(!= 1) mapping znodes. zpath=/arcus/cache_server_mapping/{PUBLIC_IP}:{two}"
     )));
     // 76: no ZooKeeper answering within the session timeout (-o 10)
-    let closed = format!("{}:2999", zk.ip);
+    let closed = format!("{}:2999", zk.ip());
     let mut node = Node::spawn_env(&["-z", &closed, "-o", "10"], &env());
     assert_eq!(node.exit_code(Duration::from_secs(25)), 76);
     let log = node.log();
@@ -303,10 +252,10 @@ async fn start_up_failures_exit_with_the_contract_codes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mapping_by_kernel_picked_ip_and_hostname_fallbacks() {
-    let zk = Zk::start().await;
-    let client = zk.client().await;
+    let zk = start_zk().await;
+    let client = client_of(&zk).await;
     let sock = std::net::UdpSocket::bind("0.0.0.0:0").unwrap();
-    sock.connect((zk.ip, 514)).unwrap();
+    sock.connect((zk.ip(), 514)).unwrap();
     let picked = sock.local_addr().unwrap().ip();
     // mapped by IP only: the third lookup
     arcus_tree(&client, &[picked.to_string()], true, false).await;
@@ -413,7 +362,7 @@ async fn ensemble_outage_keeps_the_session() {
     drop(client);
     let mut c = node.client();
     for outage in [Duration::from_secs(3), SESSION + Duration::from_secs(8)] {
-        zk.stop_server().await;
+        zk.stop_server().await.expect("ZooKeeper stops");
         let start = Instant::now();
         while start.elapsed() < outage {
             assert_eq!(c.call("set during 0 0 1\r\nx"), "STORED");
@@ -421,8 +370,8 @@ async fn ensemble_outage_keeps_the_session() {
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
         assert_eq!(c.call_until("stats zookeeper", "END")[3], "STAT zk_connected true");
-        zk.start_server().await;
-        let client = zk.client().await;
+        zk.start_server().await.expect("ZooKeeper serves again");
+        let client = client_of(&zk).await;
         // the znode is still owned by the node's first session, and the node is still connected
         assert_eq!(znode_owner(&client, &path).await, Some(session));
         wait_for("the node to reconnect", Duration::from_secs(20), || {

@@ -28,13 +28,13 @@ use crate::timing::Timing;
 use crate::wait;
 
 /// Label: which host a container is.
-pub const LABEL_HOST: &str = "io.arcus-lab.host";
+pub use arcus_facts::labels::HOST as LABEL_HOST;
 /// Label: the host's address (so that a lab can be found again from its containers).
-pub const LABEL_IP: &str = "io.arcus-lab.ip";
+pub use arcus_facts::labels::IP as LABEL_IP;
 /// Label: the process that owns the lab (`<pid>:<start time>`), or `kept` for `lab up`.
-pub const LABEL_OWNER: &str = "io.arcus-lab.owner";
+pub use arcus_facts::labels::OWNER as LABEL_OWNER;
 /// Label: the lab's topology (`hosts=3 zk=3 nodes-per-host=2 services=ruo91-cloud`).
-pub const LABEL_TOPOLOGY: &str = "io.arcus-lab.topology";
+pub use arcus_facts::labels::TOPOLOGY as LABEL_TOPOLOGY;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LabError {
