@@ -4,9 +4,10 @@
 //! IP. The image is the lab's own, built here when missing, never pulled.
 //!
 //! The container runs no sshd and no syslog, only docker-init and what a test execs in it. It carries the lab's
-//! run label (one value per test binary, such as `fixture-admin-tests`) and the owner label of the
-//! test process, so that `lab gc` removes it once that process is gone, and `lab down --run` by
-//! its run label; it is removed when the fixture is dropped.
+//! run label (the test binary's name and the test process's id, such as
+//! `fixture-admin-tests-4242`: nextest runs each test in a process of its own, and `lab gc` removes
+//! a run id once its owner is gone, so no two processes may share one) and the owner label of the
+//! test process; it is removed when the fixture is dropped.
 //!
 //! ```ignore
 //! let zk = StandaloneZk::start("fixture-node-tests").await?;    // serving when this returns
@@ -69,7 +70,7 @@ impl StandaloneZkBuilder {
     /// Starts the container (building the host image first if it is missing) and, unless
     /// [`without_server`](Self::without_server), the server, which serves when this returns.
     pub async fn start(self) -> Result<StandaloneZk> {
-        let run = RunId::parse(&self.run)?;
+        let run = RunId::parse(&format!("{}-{}", self.run, std::process::id()))?;
         let image = crate::images::host_image().await.context("the lab's host image")?;
         let (name, tag) = image.rsplit_once(':').with_context(|| format!("image reference {image:?} has no tag"))?;
         let (owner_key, owner) = owner_label();
@@ -97,7 +98,8 @@ impl StandaloneZkBuilder {
 }
 
 impl StandaloneZk {
-    /// A fixture labelled with the run id `run` (one per test binary: `fixture-admin-tests`).
+    /// A fixture labelled with the run id `<run>-<pid>` (`run` names the test binary:
+    /// `fixture-admin-tests`).
     pub fn builder(run: &str) -> StandaloneZkBuilder {
         StandaloneZkBuilder { run: run.to_string(), copies: Vec::new(), server: true }
     }
