@@ -265,6 +265,13 @@ impl FromKey for OneOrMany {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Template(pub String);
 
+impl std::fmt::Display for Template {
+    /// As written.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// The values bound so far while a scenario runs.
 pub type Bindings = HashMap<String, String>;
 
@@ -342,6 +349,13 @@ impl HostRef {
 impl FromKey for HostRef {
     fn from_key(value: &DeValue<'_>, scope: &Scope) -> Result<HostRef, String> {
         HostRef::checked(String::from_key(value, scope)?, scope)
+    }
+}
+
+impl std::fmt::Display for HostRef {
+    /// As written.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_written())
     }
 }
 

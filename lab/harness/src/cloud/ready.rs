@@ -13,25 +13,26 @@ use crate::probe::zk::{self, Modes, ZkMode, ZkSession};
 use crate::timing::Timing;
 use crate::wait;
 
-/// What a wait waits for.
+/// What a wait waits for; `H` names a host and `T` is a text (a scenario's wait step holds them
+/// as written, with `$names`, and resolves them to a `Ready` when it runs).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Ready {
+pub enum Ready<H = HostName, T = String> {
     /// One leader (or a standalone server) and a serving majority; the leader not on `not_on` when
     /// given (that host must not lead either: a new leader after the old one's fault).
-    Quorum { not_on: Option<HostName> },
+    Quorum { not_on: Option<H> },
     /// No leader, and fewer than a majority of the members serving (the ensemble has lost its quorum).
     NoQuorum,
     /// `path` has exactly `count` children.
-    Children { path: String, count: usize },
+    Children { path: T, count: usize },
     /// The member on `host` serves in `mode`.
-    ZkMode { host: HostName, mode: ZkMode },
+    ZkMode { host: H, mode: ZkMode },
     /// No cache node listens with `-p port` on `host` any more.
-    NodeExited { host: HostName, port: u16 },
+    NodeExited { host: H, port: u16 },
     /// The node on `host`:`port` answers `send` with a reply that has the line `until`.
-    Reply { host: HostName, port: u16, send: String, until: String },
+    Reply { host: H, port: u16, send: T, until: String },
 }
 
-impl Ready {
+impl<H: std::fmt::Display, T: std::fmt::Display> Ready<H, T> {
     /// What is waited for, for messages.
     pub fn describe(&self) -> String {
         match self {
@@ -43,10 +44,12 @@ impl Ready {
             Ready::Children { path, count } => format!("{count} children under {path}"),
             Ready::ZkMode { host, mode } => format!("ZooKeeper on {host} to serve as {mode}"),
             Ready::NodeExited { host, port } => format!("the cache node {host}:{port} to exit"),
-            Ready::Reply { host, port, send, until } => format!("{until} from the node {host}:{port} to {send:?}"),
+            Ready::Reply { host, port, send, until } => format!("{until} from the node {host}:{port} to \"{send}\""),
         }
     }
+}
 
+impl Ready {
     /// Polls until the condition holds; returns what was seen then.
     pub async fn wait(&self, lab: &Lab, deadline: Duration, timing: Timing) -> Result<String> {
         let what = self.describe();

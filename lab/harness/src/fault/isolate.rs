@@ -1,29 +1,17 @@
 //! `isolate`: one host partitioned from every other host of the lab.
 
 use anyhow::Result;
-use futures_util::future::BoxFuture;
 
+use super::host_verb;
 use super::partition::partition;
-use super::{host_verb, Env, Fault};
 use crate::lab::{HostName, Lab};
 use crate::timing::Timing;
 
-host_verb!("isolate", Isolate, "partitions the host `host` from every other host of the lab");
-
-impl Fault for Isolate {
-    fn describe(&self) -> String {
-        format!("isolate {}", self.host.as_written())
-    }
-
-    fn apply<'a>(&'a self, env: &'a mut Env<'_>) -> BoxFuture<'a, Result<String>> {
-        Box::pin(async move {
-            let host = env.host(&self.host)?;
-            env.left.network = true;
-            let rules = isolate(env.lab, host, env.timing).await?;
-            Ok(format!("isolated {host} from every other host ({rules} rules)"))
-        })
-    }
-}
+host_verb!("isolate", "partitions the host `host` from every other host of the lab", |env, host| {
+    env.left.network = true;
+    let rules = isolate(env.lab, host, env.timing).await?;
+    Ok(format!("isolated {host} from every other host ({rules} rules)"))
+});
 
 /// Partitions `host` from every other host of the lab; returns the number of rules.
 pub async fn isolate(lab: &Lab, host: HostName, timing: Timing) -> Result<usize> {

@@ -2,28 +2,20 @@
 //! container no longer runs.
 
 use anyhow::Result;
-use futures_util::future::BoxFuture;
 
-use super::{host_verb, Env, Fault};
+use super::host_verb;
 use crate::lab::{HostName, Lab};
 use crate::timing::Timing;
 use crate::wait;
 
-host_verb!("kill-host", KillHost, "SIGKILL to the whole host `host` (its container); returns once it no longer runs");
-
-impl Fault for KillHost {
-    fn describe(&self) -> String {
-        format!("kill-host {}", self.host.as_written())
+host_verb!(
+    "kill-host",
+    "SIGKILL to the whole host `host` (its container); returns once it no longer runs",
+    |env, host| {
+        kill_host(env.lab, host, env.timing).await?;
+        Ok(format!("SIGKILL to the host {host}"))
     }
-
-    fn apply<'a>(&'a self, env: &'a mut Env<'_>) -> BoxFuture<'a, Result<String>> {
-        Box::pin(async move {
-            let host = env.host(&self.host)?;
-            kill_host(env.lab, host, env.timing).await?;
-            Ok(format!("SIGKILL to the host {host}"))
-        })
-    }
-}
+);
 
 /// Kills a whole host; returns once its container is no longer running.
 pub async fn kill_host(lab: &Lab, host: HostName, timing: Timing) -> Result<()> {

@@ -193,19 +193,37 @@ async fn zk_gone(lab: &Lab, host: HostName, timing: Timing) -> Result<()> {
     Ok(())
 }
 
-/// The declaration of a verb whose only key is `host`, with `$fault` its type and `$summary`.
+/// A verb whose only key is `host`: its `VERB`, the fault it parses to, and how it is applied
+/// (`$env` and `$host` are bound in `$apply`, which returns what was done). The verb's file
+/// keeps its function for Rust callers beside it.
 macro_rules! host_verb {
-    ($name:literal, $fault:ident, $summary:literal) => {
+    ($name:literal, $summary:literal, |$env:ident, $host:ident| $apply:block) => {
         pub const VERB: super::Verb = super::Verb {
             name: $name,
             summary: $summary,
             keys: &[crate::keys::need("host", "the host")],
-            parse: |keys| Ok(Box::new($fault { host: keys.need("host")? })),
+            parse: |keys| Ok(Box::new(HostFault { host: keys.need("host")? })),
         };
 
         #[derive(Debug)]
-        struct $fault {
+        struct HostFault {
             host: crate::keys::HostRef,
+        }
+
+        impl super::Fault for HostFault {
+            fn describe(&self) -> String {
+                format!("{} {}", $name, self.host.as_written())
+            }
+
+            fn apply<'a>(
+                &'a self,
+                $env: &'a mut super::Env<'_>,
+            ) -> futures_util::future::BoxFuture<'a, anyhow::Result<String>> {
+                Box::pin(async move {
+                    let $host = $env.host(&self.host)?;
+                    $apply
+                })
+            }
         }
     };
 }

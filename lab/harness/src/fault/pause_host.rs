@@ -3,32 +3,20 @@
 //! the heal before teardown.
 
 use anyhow::{Context, Result};
-use futures_util::future::BoxFuture;
 
-use super::{host_verb, wait_state, Env, Fault};
+use super::{host_verb, wait_state};
 use crate::lab::{HostName, Lab};
 use crate::timing::Timing;
 
 host_verb!(
     "pause-host",
-    PauseHost,
-    "freezes every process of the host `host` (docker pause); returns once it is paused"
+    "freezes every process of the host `host` (docker pause); returns once it is paused",
+    |env, host| {
+        env.left.paused.insert(host);
+        pause_host(env.lab, host, env.timing).await?;
+        Ok(format!("paused the host {host}"))
+    }
 );
-
-impl Fault for PauseHost {
-    fn describe(&self) -> String {
-        format!("pause-host {}", self.host.as_written())
-    }
-
-    fn apply<'a>(&'a self, env: &'a mut Env<'_>) -> BoxFuture<'a, Result<String>> {
-        Box::pin(async move {
-            let host = env.host(&self.host)?;
-            env.left.paused.insert(host);
-            pause_host(env.lab, host, env.timing).await?;
-            Ok(format!("paused the host {host}"))
-        })
-    }
-}
 
 /// Freezes a whole host; returns once the engine reports it paused.
 pub async fn pause_host(lab: &Lab, host: HostName, timing: Timing) -> Result<()> {

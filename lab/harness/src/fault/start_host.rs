@@ -2,27 +2,15 @@
 //! its sshd answers. Nothing of Arcus runs on it until a step starts it, as after a reboot.
 
 use anyhow::Result;
-use futures_util::future::BoxFuture;
 
-use super::{host_verb, Env, Fault};
+use super::host_verb;
 use crate::lab::{HostName, Lab};
 use crate::timing::Timing;
 
-host_verb!("start-host", StartHost, "starts a killed or stopped host `host` again; returns once its sshd answers");
-
-impl Fault for StartHost {
-    fn describe(&self) -> String {
-        format!("start-host {}", self.host.as_written())
-    }
-
-    fn apply<'a>(&'a self, env: &'a mut Env<'_>) -> BoxFuture<'a, Result<String>> {
-        Box::pin(async move {
-            let host = env.host(&self.host)?;
-            start_host(env.lab, host, env.timing).await?;
-            Ok(format!("started the host {host}"))
-        })
-    }
-}
+host_verb!("start-host", "starts a killed or stopped host `host` again; returns once its sshd answers", |env, host| {
+    start_host(env.lab, host, env.timing).await?;
+    Ok(format!("started the host {host}"))
+});
 
 /// Starts a host again; returns once every sshd of the lab answers.
 pub async fn start_host(lab: &Lab, host: HostName, timing: Timing) -> Result<()> {

@@ -2,9 +2,8 @@
 //! a four-letter word (any answer: a server still looking for its quorum says it is not serving).
 
 use anyhow::Result;
-use futures_util::future::BoxFuture;
 
-use super::{host_verb, zk_server, Env, Fault};
+use super::{host_verb, zk_server};
 use crate::lab::{HostName, Lab};
 use crate::probe::zk;
 use crate::timing::Timing;
@@ -12,23 +11,12 @@ use crate::wait;
 
 host_verb!(
     "start-zk",
-    StartZk,
-    "`bin/zkServer.sh start` on `host`; returns once the server answers `srvr`, serving or not"
+    "`bin/zkServer.sh start` on `host`; returns once the server answers `srvr`, serving or not",
+    |env, host| {
+        let answer = start_zk(env.lab, host, env.timing).await?;
+        Ok(format!("started ZooKeeper on {host}; it answers: {answer}"))
+    }
 );
-
-impl Fault for StartZk {
-    fn describe(&self) -> String {
-        format!("start-zk on {}", self.host.as_written())
-    }
-
-    fn apply<'a>(&'a self, env: &'a mut Env<'_>) -> BoxFuture<'a, Result<String>> {
-        Box::pin(async move {
-            let host = env.host(&self.host)?;
-            let answer = start_zk(env.lab, host, env.timing).await?;
-            Ok(format!("started ZooKeeper on {host}; it answers: {answer}"))
-        })
-    }
-}
 
 /// Starts the ZooKeeper server on `host`; returns the first line of its first answer to `srvr`.
 pub async fn start_zk(lab: &Lab, host: HostName, timing: Timing) -> Result<String> {

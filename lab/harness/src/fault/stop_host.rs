@@ -5,31 +5,19 @@
 //! timeout as with `kill-host`.
 
 use anyhow::Result;
-use futures_util::future::BoxFuture;
 
-use super::{host_verb, wait_state, Env, Fault};
+use super::{host_verb, wait_state};
 use crate::lab::{HostName, Lab};
 use crate::timing::Timing;
 
 host_verb!(
     "stop-host",
-    StopHost,
-    "a graceful stop of the host `host` (docker stop: the nodes leave at once); returns once it has exited"
+    "a graceful stop of the host `host` (docker stop: the nodes leave at once); returns once it has exited",
+    |env, host| {
+        stop_host(env.lab, host, env.timing).await?;
+        Ok(format!("stopped the host {host}"))
+    }
 );
-
-impl Fault for StopHost {
-    fn describe(&self) -> String {
-        format!("stop-host {}", self.host.as_written())
-    }
-
-    fn apply<'a>(&'a self, env: &'a mut Env<'_>) -> BoxFuture<'a, Result<String>> {
-        Box::pin(async move {
-            let host = env.host(&self.host)?;
-            stop_host(env.lab, host, env.timing).await?;
-            Ok(format!("stopped the host {host}"))
-        })
-    }
-}
 
 /// Stops a whole host gracefully; returns once its container has exited.
 pub async fn stop_host(lab: &Lab, host: HostName, timing: Timing) -> Result<()> {

@@ -1,5 +1,5 @@
-//! Cache nodes seen from outside: their processes on a host (pid, state) and their replies to
-//! protocol lines, read up to each reply's closing line.
+//! Processes and replies seen from outside: the cache nodes on a host (pid, state, command line),
+//! the ZooKeeper JVM's pids, and a node's replies to protocol lines, read up to each closing line.
 
 use std::net::SocketAddr;
 use std::time::Duration;

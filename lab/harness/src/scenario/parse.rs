@@ -283,12 +283,12 @@ mod tests {
         let kinds: Vec<&str> = s.steps.iter().map(|s| s.kind).collect();
         assert_eq!(kinds, ["bind", "fault", "run", "run", "hold", "wait"]);
         assert_eq!(s.steps[1].line, 8);
-        assert_eq!(s.steps[1].action.describe(), "kill-zk on $leader");
+        assert_eq!(s.steps[1].action.describe(), "kill-zk $leader");
         assert_eq!(s.steps[2].check, Check::Snapshot("listall".into()));
         assert_eq!(s.steps[2].action.describe(), "./arcus.sh memcached listall on arcus");
         assert_eq!(s.steps[3].check, Check::Expect(Expect { exit: Some(0), contains: vec!["OK".into()] }));
         assert_eq!(s.steps[4].action.describe(), "1.5s");
-        assert_eq!(s.steps[5].action.describe(), "3 children of /arcus");
+        assert_eq!(s.steps[5].action.describe(), "3 children under /arcus");
         assert_eq!(s.snapshots(), ["listall"]);
     }
 

@@ -60,16 +60,8 @@ fn conditions() -> Vec<Variant> {
     CONDITIONS.to_vec()
 }
 
-/// A condition as written: hosts and text may name bound values.
-#[derive(Debug)]
-enum Condition {
-    Quorum { not_on: Option<HostRef> },
-    NoQuorum,
-    Children { path: ZnodePath, count: usize },
-    ZkMode { host: HostRef, mode: ZkMode },
-    NodeExited { host: HostRef, port: u16 },
-    Reply { host: HostRef, port: u16, send: Template, until: String },
-}
+/// A condition as written: hosts and texts may name bound values.
+type Condition = Ready<HostRef, Template>;
 
 #[derive(Debug)]
 struct Wait {
@@ -83,7 +75,7 @@ fn parse(keys: &Keys, _: &mut Defines) -> Result<Box<dyn Action>, KeyError> {
         "zk-quorum" => Condition::Quorum { not_on: None },
         "zk-new-leader" => Condition::Quorum { not_on: Some(keys.need("host")?) },
         "zk-no-quorum" => Condition::NoQuorum,
-        "children" => Condition::Children { path: keys.need("path")?, count: keys.need("count")? },
+        "children" => Condition::Children { path: keys.need::<ZnodePath>("path")?.0, count: keys.need("count")? },
         "zk-mode" => {
             let mode: String = keys.need("mode")?;
             let mode = match mode.parse::<ZkMode>() {
@@ -109,36 +101,29 @@ fn parse(keys: &Keys, _: &mut Defines) -> Result<Box<dyn Action>, KeyError> {
 
 impl Action for Wait {
     fn describe(&self) -> String {
-        match &self.condition {
-            Condition::Quorum { not_on: None } => "zk-quorum".into(),
-            Condition::Quorum { not_on: Some(old) } => format!("a ZooKeeper leader other than {}", old.as_written()),
-            Condition::NoQuorum => "zk-no-quorum".into(),
-            Condition::ZkMode { host, mode } => format!("ZooKeeper on {} serving as {mode}", host.as_written()),
-            Condition::Reply { host, port, send, until } => {
-                format!("{until} from {}:{port} to {}", host.as_written(), send.0)
-            }
-            Condition::NodeExited { host, port } => format!("the node {}:{port} exited", host.as_written()),
-            Condition::Children { path, count } => format!("{count} children of {}", path.0 .0),
-        }
+        self.condition.describe()
     }
 
     fn run<'a>(&'a self, ctx: &'a mut Ctx<'_>) -> BoxFuture<'a, anyhow::Result<Observation>> {
         Box::pin(async move {
-            let ready = match &self.condition {
-                Condition::Quorum { not_on } => {
-                    Ready::Quorum { not_on: not_on.as_ref().map(|h| ctx.host(h)).transpose()? }
-                }
-                Condition::NoQuorum => Ready::NoQuorum,
-                Condition::Children { path, count } => Ready::Children { path: ctx.render(&path.0)?, count: *count },
-                Condition::ZkMode { host, mode } => Ready::ZkMode { host: ctx.host(host)?, mode: *mode },
-                Condition::NodeExited { host, port } => Ready::NodeExited { host: ctx.host(host)?, port: *port },
-                Condition::Reply { host, port, send, until } => {
-                    Ready::Reply { host: ctx.host(host)?, port: *port, send: ctx.render(send)?, until: until.clone() }
-                }
-            };
+            let ready = resolve(&self.condition, ctx)?;
             let deadline = self.timeout.unwrap_or(ctx.timing.wait());
             let seen = ready.wait(ctx.lab, deadline, ctx.timing).await?;
             Ok(Observation::Waited { what: ready.describe(), seen })
         })
     }
+}
+
+/// The condition with its hosts and texts as they are bound now.
+fn resolve(condition: &Condition, ctx: &Ctx<'_>) -> anyhow::Result<Ready> {
+    Ok(match condition {
+        Ready::Quorum { not_on } => Ready::Quorum { not_on: not_on.as_ref().map(|h| ctx.host(h)).transpose()? },
+        Ready::NoQuorum => Ready::NoQuorum,
+        Ready::Children { path, count } => Ready::Children { path: ctx.render(path)?, count: *count },
+        Ready::ZkMode { host, mode } => Ready::ZkMode { host: ctx.host(host)?, mode: *mode },
+        Ready::NodeExited { host, port } => Ready::NodeExited { host: ctx.host(host)?, port: *port },
+        Ready::Reply { host, port, send, until } => {
+            Ready::Reply { host: ctx.host(host)?, port: *port, send: ctx.render(send)?, until: until.clone() }
+        }
+    })
 }
