@@ -164,10 +164,10 @@ async fn up(args: UpArgs) -> Result<ExitCode> {
         Some(id) => RunId::parse(id)?,
         None => RunId::fresh(),
     };
+    let topology = args.topology.topology()?;
     let flavour = Flavour::from_option(args.arcus.as_deref())?;
     let engine = Engine::connect().await?;
     let level = if args.bare { Level::Bare } else { Level::Runbook(args.until.unwrap_or(Step::List)) };
-    let topology = args.topology.topology()?;
     let lab = LabSpec { run: run.clone(), owner: Owner::Kept, flavour, timing: args.profile, topology };
     let options = UpOptions { lab, level };
     let progress = Progress::stderr();

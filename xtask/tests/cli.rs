@@ -37,6 +37,23 @@ async fn a_run_id_docker_rejects_is_refused_before_anything_starts() {
     assert_eq!(labelled("bad/id!").await, 0);
 }
 
+#[tokio::test]
+async fn a_topology_that_cannot_be_built_is_refused_before_anything_starts() {
+    for (flags, says) in [
+        (&["--zk", "2"][..], "zk = 2: a ZooKeeper ensemble has 1, 3 or 5 members"),
+        (&["--hosts", "3", "--zk", "5"][..], "(this lab has 3)"),
+        (&["--hosts", "0"][..], "hosts = 0"),
+        (&["--services", "a,a"][..], "\"a\" is named twice"),
+    ] {
+        let run = "topology-refused";
+        let out = xtask(&[&["lab", "up", "--run", run][..], flags].concat());
+        assert!(!out.status.success(), "{flags:?} accepted");
+        let err = stderr(&out);
+        assert!(err.contains(says) && err.lines().count() == 1, "{flags:?}: {err}");
+        assert_eq!(labelled(run).await, 0, "{flags:?} left something running");
+    }
+}
+
 #[test]
 fn docker_host_pointing_at_nothing_is_a_clear_error() {
     let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
