@@ -349,7 +349,7 @@ fn deb822_is_bookworm(stanza: &str) -> bool {
 
 /// mmdebstrap must be on the PATH; as root on Debian it is installed (and said so).
 fn ensure_mmdebstrap(progress: &Progress) -> Result<()> {
-    if which("mmdebstrap") {
+    if which::which("mmdebstrap").is_ok() {
         return Ok(());
     }
     // SAFETY: geteuid has no preconditions.
@@ -374,12 +374,6 @@ fn ensure_mmdebstrap(progress: &Progress) -> Result<()> {
     }
     step.done();
     Ok(())
-}
-
-fn which(program: &str) -> bool {
-    std::env::var_os("PATH")
-        .map(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
-        .unwrap_or(false)
 }
 
 /// Held while images are checked or built; released on drop.

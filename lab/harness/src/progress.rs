@@ -1,53 +1,97 @@
-//! Progress lines for long work: one line per step, rewritten in place on a terminal
-//! (with the step's latest detail), plain `step ... done (1.2 s)` lines otherwise.
+//! Progress lines for long work. On a terminal every running step has a line of its own (an
+//! indicatif spinner, the step's latest detail, the time so far), so steps that run side by side
+//! (the runbook's preparation steps; the hosts starting while the admin image is built) do not
+//! overwrite each other; a finished step leaves `✓ <what> (<word>, 1.2 s)` above the running ones,
+//! and a step dropped unfinished (an error, an interrupt) leaves `✗ <what> (stopped, 1.2 s)`.
+//! Otherwise (a log, CI) plain lines: `<what> ...` when a step starts, `<what>: <word> (1.2 s)`
+//! when it ends, nothing for a detail or a dropped step.
 
+use std::fmt;
 use std::io::{IsTerminal, Write};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
 /// Where progress goes: stderr (terminal or not), or nowhere.
 #[derive(Clone)]
 pub struct Progress {
-    mode: Mode,
-    line: Arc<Mutex<()>>,
+    out: Out,
 }
 
-#[derive(Clone, Copy, PartialEq)]
-enum Mode {
+#[derive(Clone)]
+enum Out {
     Silent,
-    Plain,
-    Terminal,
+    /// One line per start and end, written whole under the lock.
+    Plain(Arc<Mutex<dyn Write + Send>>),
+    /// A spinner line per running step.
+    Terminal(MultiProgress),
 }
+
+/// How often a spinner turns (and its time is redrawn).
+const TICK: Duration = Duration::from_millis(100);
+
+/// How much of a detail a spinner line shows.
+const DETAIL_CHARS: usize = 60;
 
 impl Progress {
-    /// Progress on stderr, in place when stderr is a terminal.
+    /// Progress on stderr: spinner lines when stderr is a terminal, plain lines otherwise.
     pub fn stderr() -> Progress {
-        let mode = if std::io::stderr().is_terminal() { Mode::Terminal } else { Mode::Plain };
-        Progress { mode, line: Arc::default() }
+        if std::io::stderr().is_terminal() {
+            Progress::on_terminal(ProgressDrawTarget::stderr())
+        } else {
+            Progress::plain(std::io::stderr())
+        }
     }
 
     /// No output (tests, library callers).
     pub fn silent() -> Progress {
-        Progress { mode: Mode::Silent, line: Arc::default() }
+        Progress { out: Out::Silent }
     }
 
-    /// Starts a step; finish it with [`Step::done`].
+    /// Plain lines written to `out`.
+    fn plain(out: impl Write + Send + 'static) -> Progress {
+        Progress { out: Out::Plain(Arc::new(Mutex::new(out))) }
+    }
+
+    /// Spinner lines drawn on `target`.
+    fn on_terminal(target: ProgressDrawTarget) -> Progress {
+        Progress { out: Out::Terminal(MultiProgress::with_draw_target(target)) }
+    }
+
+    /// Starts a step; finish it with [`Step::done`] or [`Step::finish`].
     pub fn step(&self, what: impl Into<String>) -> Step {
-        let step = Step { progress: self.clone(), what: what.into(), started: Instant::now() };
-        match self.mode {
-            Mode::Silent => {}
-            Mode::Plain => self.print(&format!("{} ...\n", step.what)),
-            Mode::Terminal => self.print(&format!("\r\x1b[K  … {}", step.what)),
-        }
-        step
+        let what = what.into();
+        let bar = match &self.out {
+            Out::Silent => None,
+            Out::Plain(out) => {
+                write_plain(out, &format!("{what} ...\n"));
+                None
+            }
+            Out::Terminal(multi) => {
+                let bar = multi.add(ProgressBar::new_spinner().with_style(running_style()).with_message(what.clone()));
+                bar.enable_steady_tick(TICK);
+                Some(bar)
+            }
+        };
+        Step { progress: self.clone(), what, started: Instant::now(), bar }
     }
+}
 
-    fn print(&self, text: &str) {
-        let _guard = self.line.lock().unwrap_or_else(|e| e.into_inner());
-        let mut err = std::io::stderr().lock();
-        let _ = err.write_all(text.as_bytes());
-        let _ = err.flush();
-    }
+/// `  ⠋ <what>[: <detail>] (1.2 s)`
+fn running_style() -> ProgressStyle {
+    ProgressStyle::with_template("  {spinner:.cyan} {msg} ({secs})").expect("the spinner template parses").with_key(
+        "secs",
+        |state: &ProgressState, w: &mut dyn fmt::Write| {
+            let _ = write!(w, "{:.1} s", state.elapsed().as_secs_f64());
+        },
+    )
+}
+
+fn write_plain(out: &Mutex<dyn Write + Send>, text: &str) {
+    let mut out = out.lock().unwrap_or_else(|e| e.into_inner());
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
 }
 
 /// One step of long work.
@@ -55,14 +99,19 @@ pub struct Step {
     progress: Progress,
     what: String,
     started: Instant,
+    /// The step's spinner (terminal only) until the step ends.
+    bar: Option<ProgressBar>,
 }
 
 impl Step {
-    /// A detail of the step (a build line): shown in place on a terminal, dropped otherwise.
+    /// A detail of the step (a build line): shown on the step's line on a terminal, dropped
+    /// otherwise.
     pub fn detail(&self, detail: &str) {
-        if self.progress.mode == Mode::Terminal {
-            let detail: String = detail.trim().chars().take(60).collect();
-            self.progress.print(&format!("\r\x1b[K  … {}: {detail}", self.what));
+        let Some(bar) = &self.bar else { return };
+        let detail: String =
+            detail.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(DETAIL_CHARS).collect();
+        if !detail.is_empty() {
+            bar.set_message(format!("{}: {detail}", self.what));
         }
     }
 
@@ -72,12 +121,137 @@ impl Step {
     }
 
     /// Ends the step with another word (`skipped`, `present`).
-    pub fn finish(self, word: &str) {
+    pub fn finish(mut self, word: &str) {
         let secs = self.started.elapsed().as_secs_f64();
-        match self.progress.mode {
-            Mode::Silent => {}
-            Mode::Plain => self.progress.print(&format!("{}: {word} ({secs:.1} s)\n", self.what)),
-            Mode::Terminal => self.progress.print(&format!("\r\x1b[K  ✓ {} ({word}, {secs:.1} s)\n", self.what)),
+        match &self.progress.out {
+            Out::Silent => {}
+            Out::Plain(out) => write_plain(out, &format!("{}: {word} ({secs:.1} s)\n", self.what)),
+            Out::Terminal(multi) => {
+                if let Some(bar) = self.bar.take() {
+                    end_line(multi, &bar, &format!("  ✓ {} ({word}, {secs:.1} s)", self.what));
+                }
+            }
         }
+    }
+}
+
+impl Drop for Step {
+    /// Unfinished (an error or an interrupt ended the work): the spinner stops and says so.
+    fn drop(&mut self) {
+        if let (Out::Terminal(multi), Some(bar)) = (&self.progress.out, self.bar.take()) {
+            let secs = self.started.elapsed().as_secs_f64();
+            end_line(multi, &bar, &format!("  ✗ {} (stopped, {secs:.1} s)", self.what));
+        }
+    }
+}
+
+/// Takes the spinner away and leaves `line` above the spinners still running.
+fn end_line(multi: &MultiProgress, bar: &ProgressBar, line: &str) {
+    bar.finish_and_clear();
+    multi.remove(bar);
+    let _ = multi.println(line);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use indicatif::InMemoryTerm;
+
+    /// A writer the test can read back.
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Buffer {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().write(bytes)
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Buffer {
+        /// The text so far, each elapsed time replaced by `T`.
+        fn text(&self) -> String {
+            let text = String::from_utf8(self.0.lock().unwrap().clone()).unwrap();
+            regex::Regex::new(r"\(\d+\.\d s\)").unwrap().replace_all(&text, "(T s)").into_owned()
+        }
+    }
+
+    #[test]
+    fn plain_lines_name_start_and_end_and_nothing_else() {
+        let buffer = Buffer::default();
+        let progress = Progress::plain(buffer.clone());
+        let network = progress.step("creating network arcus-lab-x");
+        let hosts = progress.clone().step("starting zk1, admin");
+        hosts.detail("Step 3/9 : RUN apt-get install");
+        network.finish("10.0.0.0/24");
+        drop(progress.step("runbook step keys"));
+        hosts.done();
+        assert_eq!(
+            buffer.text(),
+            "creating network arcus-lab-x ...\n\
+             starting zk1, admin ...\n\
+             creating network arcus-lab-x: 10.0.0.0/24 (T s)\n\
+             runbook step keys ...\n\
+             starting zk1, admin: done (T s)\n"
+        );
+    }
+
+    #[test]
+    fn plain_times_are_seconds_with_one_decimal() {
+        let buffer = Buffer::default();
+        let progress = Progress::plain(buffer.clone());
+        let mut step = progress.step("waiting");
+        step.started -= Duration::from_millis(1260);
+        step.finish("present");
+        let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        assert!(text.ends_with("waiting: present (1.3 s)\n"), "{text:?}");
+    }
+
+    /// Steps side by side each keep their own line; a finished one leaves its ✓ line, a dropped
+    /// one its ✗ line, and no spinner is left behind.
+    #[test]
+    fn terminal_steps_side_by_side_have_lines_of_their_own() {
+        let term = InMemoryTerm::new(10, 100);
+        let progress = Progress::on_terminal(ProgressDrawTarget::term_like(Box::new(term.clone())));
+        let zklist = progress.step("runbook step zklist");
+        let keys = progress.step("runbook step keys");
+        let conf = progress.step("runbook step conf");
+        conf.detail("  writing\n conf/zk1.conf  ");
+        let shown = |term: &InMemoryTerm| -> Vec<String> {
+            let spinner = regex::Regex::new(r"^  . (.*) \(\d+\.\d s\)$").unwrap();
+            let time = regex::Regex::new(r"\d+\.\d s\)$").unwrap();
+            term.contents()
+                .lines()
+                .map(|line| spinner.replace(line, "  * $1 (T s)").into_owned())
+                .map(|line| time.replace(&line, "T s)").into_owned())
+                .collect()
+        };
+        let settled = |want: &[&str]| {
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while shown(&term) != want && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            assert_eq!(shown(&term), want);
+        };
+        settled(&[
+            "  * runbook step zklist (T s)",
+            "  * runbook step keys (T s)",
+            "  * runbook step conf: writing conf/zk1.conf (T s)",
+        ]);
+        keys.done();
+        settled(&[
+            "  ✓ runbook step keys (done, T s)",
+            "  * runbook step zklist (T s)",
+            "  * runbook step conf: writing conf/zk1.conf (T s)",
+        ]);
+        drop(zklist);
+        conf.finish("skipped");
+        settled(&[
+            "  ✓ runbook step keys (done, T s)",
+            "  ✗ runbook step zklist (stopped, T s)",
+            "  ✓ runbook step conf (skipped, T s)",
+        ]);
     }
 }
