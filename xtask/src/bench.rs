@@ -14,7 +14,7 @@ use clap::Subcommand;
 pub enum BenchCommand {
     /// Time `lab up --bare` until every sshd answers (or, with --cloud, the whole runbook until
     /// every node is online): cold (lab images removed first) and warm (median of 5), plus the
-    /// idle cache hosts' memory (mean per host). `--hosts/--zk/--nodes-per-host` give the
+    /// idle cache hosts' memory (with and without a ZooKeeper member). `--hosts/--zk/--nodes-per-host` give the
     /// topology (default: the runbook's).
     LabUp {
         /// Skip the cold run (keeps the images).
@@ -62,12 +62,12 @@ async fn lab_up(warm_only: bool, cloud: bool, runs: usize, topology: Topology) -
     }
     let reference = machine_reference()?;
     let mut warm = Vec::new();
-    let mut idle_host_mib = 0.0;
+    let mut idle = Vec::new();
     for i in 0..runs {
         let (took, memory) = time_up(&engine, level, &topology).await?;
         eprintln!("warm run {}: {:.2} s", i + 1, took.as_secs_f64());
         warm.push(took.as_secs_f64());
-        idle_host_mib = memory;
+        idle = memory;
     }
     warm.sort_by(|a, b| a.total_cmp(b));
     let median = warm.get(warm.len() / 2).copied().unwrap_or(f64::NAN);
@@ -76,7 +76,15 @@ async fn lab_up(warm_only: bool, cloud: bool, runs: usize, topology: Topology) -
         println!("{:<44} {:>8.2} s", format!("cold {name} (images built)"), cold.as_secs_f64());
     }
     println!("{:<44} {:>8.2} s", format!("warm {name} (median of {runs})"), median);
-    println!("{:<44} {:>6.1} MiB", "idle cache host container memory (mean)", idle_host_mib);
+    let (members, others) = (mean_of(&idle, true), mean_of(&idle, false));
+    let total: f64 = idle.iter().map(|(_, mib)| mib).sum();
+    for (what, mib) in [("idle host with a ZooKeeper member (mean)", members), ("idle host without one (mean)", others)]
+    {
+        if let Some(mib) = mib {
+            println!("{what:<44} {mib:>6.1} MiB");
+        }
+    }
+    println!("{:<44} {:>6.1} MiB", "idle cache hosts in all", total);
     println!("{:<44} {:>8.2} s", "machine reference (sh loop, best of 3)", reference);
     let json = serde_json::json!({
         "level": name,
@@ -84,7 +92,10 @@ async fn lab_up(warm_only: bool, cloud: bool, runs: usize, topology: Topology) -
         "cold_seconds": cold.map(|c| c.as_secs_f64()),
         "warm_seconds": warm,
         "warm_median_seconds": median,
-        "idle_host_container_mib": idle_host_mib,
+        "idle_host_mib": idle.iter().map(|(_, mib)| mib).collect::<Vec<_>>(),
+        "idle_zk_member_host_mean_mib": members,
+        "idle_other_host_mean_mib": others,
+        "idle_cache_hosts_total_mib": total,
         "machine_reference_seconds": reference,
     });
     let dir = arcus_lab::paths::state_dir().join("bench");
@@ -117,9 +128,9 @@ fn machine_reference() -> Result<f64> {
     Ok(best)
 }
 
-/// One `lab up` at `level`, then the mean memory of the cache hosts after a second of idling,
-/// then down.
-async fn time_up(engine: &Engine, level: Level, topology: &Topology) -> Result<(Duration, f64)> {
+/// One `lab up` at `level`, then each cache host's memory after a second of idling (MiB, with
+/// whether it runs a ZooKeeper member), then down.
+async fn time_up(engine: &Engine, level: Level, topology: &Topology) -> Result<(Duration, Vec<(bool, f64)>)> {
     let mut lab = LabSpec::owned();
     lab.topology = topology.clone();
     let options = UpOptions { lab, level };
@@ -127,13 +138,19 @@ async fn time_up(engine: &Engine, level: Level, topology: &Topology) -> Result<(
     let lab = cloud::up(engine, &options, &Progress::stderr()).await?;
     let took = started.elapsed();
     tokio::time::sleep(Duration::from_secs(1)).await; // idle on purpose: this is what is measured
-    let mut total = 0u64;
+    let mut memory = Vec::new();
     for host in lab.cache_hosts() {
-        total += engine.memory_usage(&host.container).await?;
+        let bytes = engine.memory_usage(&host.container).await?;
+        memory.push((topology.is_zk_member(host.name), bytes as f64 / (1u64 << 20) as f64));
     }
-    let mean = total as f64 / f64::from(topology.hosts) / (1u64 << 20) as f64;
     labs::down(engine, &lab.run).await?;
-    Ok((took, mean))
+    Ok((took, memory))
+}
+
+/// The mean of the hosts' memory that are (or are not) ZooKeeper members; `None` when there is none.
+fn mean_of(memory: &[(bool, f64)], members: bool) -> Option<f64> {
+    let picked: Vec<f64> = memory.iter().filter(|(m, _)| *m == members).map(|(_, mib)| *mib).collect();
+    (!picked.is_empty()).then(|| picked.iter().sum::<f64>() / picked.len() as f64)
 }
 
 /// Runs the conformance crate under nextest and reads each scenario's time from its result lines.
