@@ -198,6 +198,12 @@ pub trait Action: std::fmt::Debug + Send + Sync {
     fn judges_itself(&self) -> bool {
         false
     }
+    /// Whether the step can fail on what it finds in the lab (a fault not in effect, a wait that
+    /// times out, a command's exit), not only by a snapshot or `expect`: a scenario must have
+    /// one such step or one checked output, or it shows nothing.
+    fn can_fail(&self) -> bool {
+        true
+    }
 }
 
 /// How a step's output is judged besides [`Action::judge`].

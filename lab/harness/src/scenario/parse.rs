@@ -89,6 +89,15 @@ pub fn parse_str(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
         }
         steps.push(step);
     }
+    let end = text.trim_end().len()..text.trim_end().len();
+    if steps.is_empty() {
+        return Err(source.error(end, "[[step]]", "the scenario has no step: it would show nothing").into());
+    }
+    if !steps.iter().any(|s| s.check != Check::Done || s.action.can_fail()) {
+        let message = "no step checks anything (only hold, bind and unbounded measure steps): add a snapshot, \
+                       an `expect`, a wait or a fault";
+        return Err(source.error(end, "[[step]]", message).into());
+    }
     let name = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     Ok(Scenario { name, file: file.to_path_buf(), title, setup, topology, steps })
 }
@@ -305,6 +314,22 @@ mod tests {
         let (at, message) = error(&format!("{HEAD}[[step]]\nhold = \"1s\"\nhost = \"memcached-1\"\n"));
         assert_eq!(at, "scenarios/x.toml:6: host");
         assert!(message.contains("a `hold` step does not take `host` (it takes label)"), "{message}");
+    }
+
+    #[test]
+    fn a_scenario_without_steps_or_that_checks_nothing_is_refused() {
+        let (at, message) = error("title = \"t\"\nsetup = \"cloud\"\n");
+        assert_eq!(at, "scenarios/x.toml:2: [[step]]");
+        assert!(message.contains("has no step"), "{message}");
+        let idle = format!(
+            "{HEAD}[[step]]\nbind = \"zk-leader\"\nas = \"l\"\nlabel = \"a\"\n\n[[step]]\nhold = \"1s\"\nlabel = \"b\"\n\n\
+             [[step]]\nmeasure = \"m\"\nfrom = \"a\"\nto = \"b\"\n"
+        );
+        let (at, message) = error(&idle);
+        assert_eq!(at, "scenarios/x.toml:16: [[step]]");
+        assert!(message.contains("no step checks anything"), "{message}");
+        assert!(parse(&format!("{idle}expect.max = \"2s\"\n")).is_ok(), "a bounded measure checks");
+        assert!(parse(&format!("{HEAD}[[step]]\nhold = \"1s\"\n\n[[step]]\nwait = \"zk-quorum\"\n")).is_ok());
     }
 
     #[test]

@@ -53,6 +53,10 @@ fn parse(keys: &Keys, defines: &mut Defines) -> Result<Box<dyn Action>, KeyError
 }
 
 impl Action for Bind {
+    fn can_fail(&self) -> bool {
+        false
+    }
+
     fn describe(&self) -> String {
         match &self.lookup {
             Lookup::ZkLeader => format!("zk-leader as {}", self.name),

@@ -24,6 +24,10 @@ fn parse(keys: &Keys, _: &mut Defines) -> Result<Box<dyn Action>, KeyError> {
 }
 
 impl Action for Hold {
+    fn can_fail(&self) -> bool {
+        false
+    }
+
     fn describe(&self) -> String {
         format!("{:?}", self.0)
     }

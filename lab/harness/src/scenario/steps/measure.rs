@@ -59,6 +59,11 @@ fn parse(keys: &Keys, defines: &mut Defines) -> Result<Box<dyn Action>, KeyError
 }
 
 impl Action for Measure {
+    /// Only its bounds can fail it.
+    fn can_fail(&self) -> bool {
+        self.min.is_some() || self.max.is_some()
+    }
+
     fn describe(&self) -> String {
         format!("{}: from {} to {}", self.name, self.from, self.to)
     }
