@@ -47,7 +47,7 @@ pub async fn run(cmd: BenchCommand) -> Result<ExitCode> {
 
 async fn lab_up(warm_only: bool, cloud: bool, runs: usize, topology: Topology) -> Result<ExitCode> {
     let engine = Engine::connect().await?;
-    let nodes: usize = topology.services.iter().map(|s| topology.nodes_of(s)).sum();
+    let nodes = topology.nodes_per_service() * topology.services.len();
     let (level, name) = if cloud {
         (Level::Runbook(Step::List), format!("lab up (cloud, {nodes}/{nodes} online)"))
     } else {

@@ -335,10 +335,10 @@ pub async fn print_cloud(lab: &Lab) -> Result<()> {
         println!("services   ZooKeeper not reachable");
         return Ok(());
     };
+    let mappings = session.children(arcus_facts::znode::CACHE_SERVER_MAPPING).await?;
     for service in &lab.topology.services {
-        let mapped = session.children(arcus_facts::znode::CACHE_SERVER_MAPPING).await?;
         let ports = lab.topology.ports(service);
-        let mapped = mapped.iter().filter(|m| ports.iter().any(|p| m.ends_with(&format!(":{p}")))).count();
+        let mapped = mappings.iter().filter(|m| ports.iter().any(|p| m.ends_with(&format!(":{p}")))).count();
         let online = session.children(&arcus_facts::znode::cache_list(service)).await?.len();
         println!("service    {service}: {online}/{mapped} nodes online");
     }

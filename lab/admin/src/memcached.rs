@@ -175,12 +175,7 @@ pub fn start_command(home: &str, server: &Server, zklist: &str) -> Option<String
     ))
 }
 
-/// `command` with its output sent to a temporary file that is shown once it exits. A daemon it
-/// starts inherits that file, not the pipe to us: arcus-memcached's `-d -v` keeps its stdout and
-/// stderr open, which would keep an ssh session (or our pipe) open for the daemon's whole life.
-pub fn detached(command: &str) -> String {
-    format!("out=$(mktemp) && {{ ({command}) > \"$out\" 2>&1; rc=$?; cat \"$out\"; rm -f \"$out\"; exit $rc; }}")
-}
+pub use arcus_facts::shell::detached;
 
 /// `memcached stop <svc>`: SIGINT to each node's process (the one whose arguments have `-p <port>`).
 pub async fn stop(ctx: &Ctx, svc: &str) -> anyhow::Result<()> {

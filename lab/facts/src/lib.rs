@@ -3,9 +3,10 @@
 //!
 //! `zk_mode` (a ZooKeeper server's mode and the questions asked of an ensemble's modes), `timing`
 //! (the two timing profiles and every value derived from one), `znode` (the ZooKeeper tree of
-//! contract section 3), `labels` (the Docker label keys of the lab's resources).
+//! contract section 3), `labels` (the Docker label keys of the lab's resources), `shell` (how a node is started over ssh).
 
 pub mod labels;
+pub mod shell;
 pub mod timing;
 pub mod zk_mode;
 pub mod znode;

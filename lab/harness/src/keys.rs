@@ -78,7 +78,7 @@ pub struct Scope {
 }
 
 /// An earlier step that has a label.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Labelled {
     /// 1-based position in the file.
     pub index: usize,
@@ -415,13 +415,6 @@ impl FromKey for LabelRef {
         }
     }
 }
-
-impl PartialEq for Labelled {
-    fn eq(&self, other: &Labelled) -> bool {
-        self.index == other.index
-    }
-}
-impl Eq for Labelled {}
 
 /// A name: letters, digits and `_`, not a digit first (`bind`'s `as`).
 pub fn is_name(name: &str) -> bool {

@@ -113,7 +113,10 @@ impl Step {
             Step::Start => topology
                 .services
                 .iter()
-                .map(|svc| Ready::Children { path: arcus_facts::znode::cache_list(svc), count: topology.nodes_of(svc) })
+                .map(|svc| Ready::Children {
+                    path: arcus_facts::znode::cache_list(svc),
+                    count: topology.nodes_per_service(),
+                })
                 .collect(),
             _ => Vec::new(),
         }

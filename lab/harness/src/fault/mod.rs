@@ -163,12 +163,7 @@ async fn wait_state(lab: &Lab, host: HostName, state: &str, timing: Timing) -> R
 
 /// Checks that `host` runs a ZooKeeper member of the lab.
 fn zk_member(lab: &Lab, host: HostName) -> Result<()> {
-    anyhow::ensure!(
-        lab.topology.is_zk_member(host),
-        "{host} runs no ZooKeeper member (the members are memcached-1..{})",
-        lab.topology.zk
-    );
-    Ok(())
+    crate::probe::zk::server(lab, host).map(|_| ())
 }
 
 /// `bin/zkServer.sh <verb>` on `host`, which must exit 0.

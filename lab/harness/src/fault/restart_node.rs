@@ -52,12 +52,9 @@ pub async fn restart_node(lab: &Lab, host: HostName, port: u16, timing: Timing) 
         .await?
         .with_context(|| format!("the node {host}:{port} (pid {old}) exited before its command line was read"))?;
     kill_node(lab, host, port, Signal::Term, timing).await?;
-    // as the admin tool starts a node: its output to a file, so that a daemon (-d) keeps no pipe of
-    // ours open; the file is shown if the start fails
+    // as the admin tool starts a node, so that a daemon (-d) keeps no pipe of ours open
     let line = shlex::try_join(argv.iter().map(String::as_str)).context("quote the node's command line")?;
-    let script =
-        format!("out=$(mktemp) && {{ ({line}) > \"$out\" 2>&1; rc=$?; cat \"$out\"; rm -f \"$out\"; exit $rc; }}");
-    let out = lab.sh(host, &script).await?;
+    let out = lab.sh(host, &arcus_facts::shell::detached(&line)).await?;
     anyhow::ensure!(
         out.exit == 0,
         "starting the node {host}:{port} again (`{line}`) exited {}:\n{}",

@@ -223,7 +223,7 @@ impl Lab {
         Ok(self.engine.exec(container, cmd).await?)
     }
 
-    /// `sh -c <script>` on a host, with `input` on its standard input if given.
+    /// `sh -c <script>` on a host.
     pub async fn sh(&self, host: HostName, script: &str) -> Result<ExecOutput> {
         self.exec(host, &["sh", "-c", script]).await
     }

@@ -164,8 +164,8 @@ impl Topology {
         (0..per).map(|k| FIRST_NODE_PORT + index * per + k).collect()
     }
 
-    /// How many nodes a service has in all.
-    pub fn nodes_of(&self, _service: &str) -> usize {
+    /// How many nodes each service has in all (every service has as many).
+    pub fn nodes_per_service(&self) -> usize {
         usize::from(self.hosts) * usize::from(self.nodes_per_host)
     }
 
@@ -215,7 +215,7 @@ mod tests {
         let names: Vec<String> = t.host_names().iter().map(ToString::to_string).collect();
         assert_eq!(names, ["arcus", "memcached-1", "memcached-2", "memcached-3"]);
         assert_eq!(t.ports("ruo91-cloud"), [11211, 11212]);
-        assert_eq!(t.nodes_of("ruo91-cloud"), 6);
+        assert_eq!(t.nodes_per_service(), 6);
         assert!(t.is_runbook());
     }
 
