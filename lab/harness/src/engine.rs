@@ -134,6 +134,22 @@ impl Engine {
         }
     }
 
+    /// An image's content id (`sha256:...`), or `None` when no image has that name.
+    pub async fn image_id(&self, reference: &str) -> Result<Option<String>> {
+        match self.docker.inspect_image(reference).await {
+            Ok(image) => Ok(image.id),
+            Err(e) if is_not_found(&e) => Ok(None),
+            Err(e) => Err(call(format!("inspect image {reference}"))(e)),
+        }
+    }
+
+    /// `docker tag`: one more name `repo:tag` for the image `reference` (removing that name later
+    /// with `remove_image` leaves the image and its other names).
+    pub async fn tag_image(&self, reference: &str, repo: &str, tag: &str) -> Result<()> {
+        let options = bollard::query_parameters::TagImageOptions { repo: Some(repo.into()), tag: Some(tag.into()) };
+        self.docker.tag_image(reference, Some(options)).await.map_err(call(format!("tag {reference} as {repo}:{tag}")))
+    }
+
     /// `docker import`: a rootfs tarball becomes image `repo:tag`. `changes` are Dockerfile lines.
     pub async fn import_rootfs(&self, tarball: &Path, repo: &str, tag: &str, changes: Vec<String>) -> Result<()> {
         let what = format!("import {} as {repo}:{tag}", tarball.display());

@@ -1,12 +1,15 @@
 //! The lab's three images, built here and never pulled: `arcus-lab/base` (a Debian bookworm
-//! minbase rootfs from mmdebstrap, imported), `arcus-lab/host` (the runbook's memcached host) and
-//! `arcus-lab/admin` (the admin host with /opt/arcus). Each is tagged by a hash of its inputs and
-//! built only when that tag is missing; a file lock keeps concurrent processes from building twice.
+//! minbase rootfs from mmdebstrap, imported, or a local bookworm image the user named),
+//! `arcus-lab/host` (the runbook's memcached host) and `arcus-lab/admin` (the admin host with
+//! /opt/arcus). Each is tagged by a hash of its inputs, the base's source among them, and built
+//! only when that tag is missing; a file lock keeps concurrent processes from building twice.
 
 use std::collections::{BTreeMap, HashMap};
+use std::ffi::OsString;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 
 use anyhow::{bail, Context, Result};
 use sha2::{Digest, Sha256};
@@ -35,6 +38,128 @@ const MMDEBSTRAP_ARGS: &[&str] = &[
     "--customize-hook=mkdir -p \"$1/usr/share/man/man1\"",
     "bookworm",
 ];
+
+/// A local Debian bookworm image to build the base from (never pulled); `--base-image` wins over it.
+pub const BASE_IMAGE_ENV: &str = "ARCUS_LAB_BASE_IMAGE";
+/// A Debian mirror URL for mmdebstrap, used when no base image is named.
+pub const DEBIAN_MIRROR_ENV: &str = "ARCUS_LAB_DEBIAN_MIRROR";
+/// The folder read as the host's `/etc/apt` (its `sources.list` and `sources.list.d/`): tests
+/// point it at an empty folder to stand for a host without Debian sources.
+pub const APT_SOURCES_DIR_ENV: &str = "ARCUS_LAB_APT_SOURCES_DIR";
+
+/// `--base-image` as the command line gave it, for this process (child processes get it as
+/// `ARCUS_LAB_BASE_IMAGE`).
+static BASE_IMAGE_OPTION: OnceLock<String> = OnceLock::new();
+
+/// Makes `image` this process's base image source, over `ARCUS_LAB_BASE_IMAGE` (`--base-image`).
+/// Set once, before any image is checked; a second call is ignored.
+pub fn set_base_image_option(image: &str) {
+    let _ = BASE_IMAGE_OPTION.set(image.to_string());
+}
+
+/// Where the base rootfs comes from: the first of these that is given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BaseSource {
+    /// A local Debian bookworm image the user named (`--base-image`, `ARCUS_LAB_BASE_IMAGE`).
+    Image(String),
+    /// mmdebstrap from the Debian mirror at this URL (`ARCUS_LAB_DEBIAN_MIRROR`).
+    Mirror(String),
+    /// mmdebstrap from the host's Debian bookworm apt entries under `dir` (`/etc/apt`), as files
+    /// for mmdebstrap: (`name`, text).
+    HostApt { dir: PathBuf, sources: Vec<(String, String)> },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BaseSourceError {
+    #[error("{DEBIAN_MIRROR_ENV}={0:?} is not a mirror URL: give one like http://HOST/debian (https:// and file:// work too)")]
+    BadMirror(String),
+    #[error(
+        "no way to the Debian bookworm base image: {apt} (sources.list, sources.list.d/) has no Debian \
+         bookworm apt entry, and none of the other two ways is given. Either\n  \
+         name a local Debian bookworm image (the lab never pulls it): --base-image IMAGE, or {BASE_IMAGE_ENV}=IMAGE \
+         (an image you loaded or built yourself), or\n  \
+         give a Debian mirror for mmdebstrap: {DEBIAN_MIRROR_ENV}=http://HOST/debian (mmdebstrap and \
+         debian-archive-keyring installed)"
+    )]
+    NoWay { apt: String },
+}
+
+impl BaseSource {
+    /// The source this process will use: `--base-image`, else `ARCUS_LAB_BASE_IMAGE`, else
+    /// `ARCUS_LAB_DEBIAN_MIRROR`, else the host's apt sources (an empty variable counts as unset).
+    pub fn chosen() -> Result<BaseSource, BaseSourceError> {
+        let set = |name: &str| std::env::var(name).ok().map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        if let Some(image) = BASE_IMAGE_OPTION.get().cloned().or_else(|| set(BASE_IMAGE_ENV)) {
+            return Ok(BaseSource::Image(image));
+        }
+        if let Some(url) = set(DEBIAN_MIRROR_ENV) {
+            let scheme = url.split_once("://").map(|(scheme, _)| scheme).unwrap_or("");
+            let scheme_ok = !scheme.is_empty() && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+.-".contains(c));
+            if !scheme_ok || url.contains(char::is_whitespace) {
+                return Err(BaseSourceError::BadMirror(url));
+            }
+            return Ok(BaseSource::Mirror(url));
+        }
+        let dir = std::env::var_os(APT_SOURCES_DIR_ENV).map(PathBuf::from).unwrap_or_else(|| "/etc/apt".into());
+        let sources = debian_sources(&dir);
+        if sources.is_empty() {
+            return Err(BaseSourceError::NoWay { apt: dir.display().to_string() });
+        }
+        Ok(BaseSource::HostApt { dir, sources })
+    }
+
+    /// One line for people: which way and where from.
+    pub fn describe(&self) -> String {
+        match self {
+            BaseSource::Image(image) => format!("the local image {image} (--base-image / {BASE_IMAGE_ENV})"),
+            BaseSource::Mirror(url) => format!("mmdebstrap from the Debian mirror {url} ({DEBIAN_MIRROR_ENV})"),
+            BaseSource::HostApt { dir, .. } => {
+                format!("mmdebstrap from the host's Debian bookworm apt entries ({})", dir.display())
+            }
+        }
+    }
+
+    /// What mmdebstrap's base tag hashes besides its arguments (nothing for an image source).
+    fn hashed(&self) -> Vec<(String, String)> {
+        match self {
+            BaseSource::Image(_) => Vec::new(),
+            BaseSource::Mirror(url) => vec![("mirror".into(), url.clone())],
+            BaseSource::HostApt { sources, .. } => sources.clone(),
+        }
+    }
+
+    /// mmdebstrap's arguments after the target: the mirror's URL (mmdebstrap then adds the
+    /// keyring a non-Debian host needs), or the host's entries written as files into `dir`.
+    fn mmdebstrap_sources(&self, dir: &Path) -> Result<Vec<OsString>> {
+        let mut args = Vec::new();
+        match self {
+            BaseSource::Image(_) => {}
+            BaseSource::Mirror(url) => args.push(url.into()),
+            BaseSource::HostApt { sources, .. } => {
+                for (name, text) in sources {
+                    let path = dir.join(name);
+                    std::fs::write(&path, text).with_context(|| format!("write {}", path.display()))?;
+                    args.push(path.into());
+                }
+            }
+        }
+        Ok(args)
+    }
+}
+
+/// The references the current inputs hash to, `[base, host]`, building nothing (for a named
+/// base image the engine gives its id). The admin image is left out: its hash needs the release
+/// binaries.
+pub async fn references(engine: &Engine) -> Result<[String; 2]> {
+    let base = match BaseSource::chosen()? {
+        BaseSource::Image(image) => {
+            build_reference("base", &base_image_context()?.tar()?, &base_image_id(engine, &image).await?)
+        }
+        source => base_reference(&base_tag(&source.hashed())),
+    };
+    let host = build_reference("host", &host_context()?.tar()?, &base);
+    Ok([base, host])
+}
 
 /// Builds what is missing and returns the host and admin image references.
 pub async fn ensure(engine: &Engine, flavour: &Flavour, progress: &Progress) -> Result<ImageSet> {
@@ -78,8 +203,7 @@ pub async fn present(engine: &Engine) -> Result<Vec<String>> {
 /// removed references.
 pub async fn prune(engine: &Engine) -> Result<Vec<String>> {
     let _lock = lock().await?;
-    let base = base_reference(&base_tag(&debian_sources()?));
-    let host = build_reference("host", &host_context()?.tar()?, &base);
+    let [base, host] = references(engine).await?;
     let newest_admin = engine.list_images(LABEL_IMAGE, "admin").await?.into_iter().next();
     let keep = [Some(base), Some(host), newest_admin];
     let mut removed = Vec::new();
@@ -122,7 +246,22 @@ fn host_context() -> Result<BuildContext> {
     BuildContext::from_dir(&images_dir().join("host"))
 }
 
-/// The base image's tag: a hash of mmdebstrap's arguments and the apt sources.
+/// The base made from a user's image: a check that it is Debian bookworm, the lab's label.
+fn base_image_context() -> Result<BuildContext> {
+    BuildContext::from_dir(&images_dir().join("base-image"))
+}
+
+/// The content id (`sha256:...`) of a local image the user named; it must be present.
+async fn base_image_id(engine: &Engine, image: &str) -> Result<String> {
+    engine.image_id(image).await?.with_context(|| {
+        format!(
+            "base image {image} (--base-image / {BASE_IMAGE_ENV}) is not on this engine, and the lab never pulls: \
+             load or build a Debian bookworm image under that name first (docker load -i FILE, docker tag ID {image})"
+        )
+    })
+}
+
+/// The base image's tag: a hash of mmdebstrap's arguments and its sources (the apt entries, or the mirror).
 fn base_tag(sources: &[(String, String)]) -> String {
     let mut hasher = Sha256::new();
     for arg in MMDEBSTRAP_ARGS {
@@ -149,8 +288,13 @@ fn build_reference(kind: &str, context_tar: &[u8], parent: &str) -> String {
 }
 
 async fn ensure_base(engine: &Engine, progress: &Progress) -> Result<String> {
-    let sources = debian_sources()?;
-    let tag = base_tag(&sources);
+    let source = BaseSource::chosen()?;
+    if let BaseSource::Image(image) = &source {
+        // tagged by the image's content id, so another image under the same name is another base
+        let id = base_image_id(engine, image).await?;
+        return build_if_missing(engine, "base", &base_image_context()?, "IMAGE", &id, progress).await;
+    }
+    let tag = base_tag(&source.hashed());
     let reference = base_reference(&tag);
     if engine.image_exists(&reference).await? {
         return Ok(reference);
@@ -159,12 +303,7 @@ async fn ensure_base(engine: &Engine, progress: &Progress) -> Result<String> {
     let step = progress.step(format!("building the base rootfs (mmdebstrap bookworm) → {reference}"));
     let cache = paths::state_dir().join("cache");
     std::fs::create_dir_all(&cache).with_context(|| format!("create {}", cache.display()))?;
-    let mut mirror_args = Vec::new();
-    for (name, text) in &sources {
-        let path = cache.join(name);
-        std::fs::write(&path, text).with_context(|| format!("write {}", path.display()))?;
-        mirror_args.push(path);
-    }
+    let mirror_args = source.mmdebstrap_sources(&cache)?;
     let tarball = cache.join(format!("base-{tag}.tar"));
     let _ = std::fs::remove_file(&tarball);
     let out = Command::new("mmdebstrap")
@@ -287,13 +426,14 @@ fn build_binaries() -> Result<PathBuf> {
     Ok(paths::target_dir().join("release"))
 }
 
-/// The host's Debian bookworm apt entries, as files for mmdebstrap: (`name`, text). Other
-/// entries (third-party repositories) are left out; the mirror's name is never in this repo.
-fn debian_sources() -> Result<Vec<(String, String)>> {
+/// The Debian bookworm apt entries under `apt` (the host's `/etc/apt`), as files for mmdebstrap:
+/// (`name`, text); empty when there is none. Other entries (third-party repositories) are left
+/// out; the mirror's name is never in this repo.
+fn debian_sources(apt: &Path) -> Vec<(String, String)> {
     let mut one_line = String::new();
     let mut deb822 = String::new();
-    let mut files = vec![PathBuf::from("/etc/apt/sources.list")];
-    if let Ok(dir) = std::fs::read_dir("/etc/apt/sources.list.d") {
+    let mut files = vec![apt.join("sources.list")];
+    if let Ok(dir) = std::fs::read_dir(apt.join("sources.list.d")) {
         let mut more: Vec<PathBuf> = dir.filter_map(|e| e.ok().map(|e| e.path())).collect();
         more.sort();
         files.extend(more);
@@ -320,10 +460,7 @@ fn debian_sources() -> Result<Vec<(String, String)>> {
     if !deb822.is_empty() {
         out.push(("host-apt.sources".to_string(), deb822));
     }
-    if out.is_empty() {
-        bail!("the host's apt sources (/etc/apt/sources.list, /etc/apt/sources.list.d/) have no Debian bookworm entry: the base image is built from one");
-    }
-    Ok(out)
+    out
 }
 
 /// `deb [options] uri suite components...` with a bookworm suite.
