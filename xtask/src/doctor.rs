@@ -28,11 +28,11 @@ pub async fn run() -> Result<ExitCode> {
                 format!("API version {api} (negotiated)"),
                 "the lab needs API 1.41 or newer: upgrade the Docker engine",
             );
-            match labs::list_runs(&engine).await {
-                Ok(runs) => {
+            match labs::labs(&engine).await {
+                Ok(labs) => {
                     let stale: Vec<String> =
-                        runs.iter().filter(|(_, o)| labs::is_abandoned(o)).map(|(r, _)| r.to_string()).collect();
-                    let kept = runs.iter().filter(|(_, o)| o == "kept").count();
+                        labs.iter().filter(|l| l.state().is_abandoned()).map(|l| l.run.to_string()).collect();
+                    let kept = labs.iter().filter(|l| l.state() == labs::LabState::Kept).count();
                     report(
                         kept == 0,
                         format!("{kept} lab(s) kept by `lab up`"),

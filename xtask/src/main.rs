@@ -3,10 +3,13 @@
 
 mod bench;
 mod bench_node;
+mod bench_soak;
+mod child;
 mod doctor;
 mod lab;
 mod test;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -43,7 +46,15 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
+    // the commands that make labs or run what makes them clean up on SIGINT, SIGTERM and SIGHUP
+    let cleans_up = matches!(
+        cli.command,
+        Command::Lab(lab::LabCommand::Up(_) | lab::LabCommand::Run(_)) | Command::Test(_) | Command::Bench(_)
+    );
     let result = runtime.block_on(async {
+        if cleans_up {
+            arcus_lab::interrupt::listen().context("listen for SIGINT, SIGTERM and SIGHUP")?;
+        }
         match cli.command {
             Command::Lab(cmd) => lab::run(cmd).await,
             Command::Doctor => doctor::run().await,
@@ -55,7 +66,10 @@ fn main() -> std::process::ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
-            std::process::ExitCode::FAILURE
+            match arcus_lab::interrupt::Interrupted::in_chain(&e) {
+                Some(interrupted) => interrupted.signal.exit_code().into(),
+                None => std::process::ExitCode::FAILURE,
+            }
         }
     }
 }

@@ -3,7 +3,7 @@
 //!
 //! - `engine` (every Docker call), `images` (base/host/admin images); beside them the utilities
 //!   `paths`, `progress`, `wait` (bounded polling), `timing` (the profile, from `arcus-facts`),
-//!   `flavour` (reference node or a user's Arcus)
+//!   `flavour` (reference node or a user's Arcus), `interrupt` (SIGINT, SIGTERM, SIGHUP)
 //! - `lab`: typed hosts, the topology, run ids and ownership, the address guard, lifecycle
 //! - `probe`: read-only looks (ZooKeeper modes, tree and sessions; node processes and replies)
 //! - `keys`: a scenario step's keys, typed, with their places in the file (for declarations)
@@ -20,6 +20,7 @@ pub mod fault;
 pub mod fixture;
 pub mod flavour;
 pub mod images;
+pub mod interrupt;
 pub mod keys;
 pub mod lab;
 pub mod normalize;
