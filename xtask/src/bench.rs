@@ -30,10 +30,15 @@ pub enum BenchCommand {
         runs: usize,
         #[command(flatten)]
         topology: crate::lab::TopologyArgs,
+        #[command(flatten)]
+        images: crate::image_args::ImageArgs,
     },
     /// Wall time of the whole scenario suite (as `cargo xtask test` runs it, in parallel) and of
     /// each scenario.
-    Suite,
+    Suite {
+        #[command(flatten)]
+        images: crate::image_args::ImageArgs,
+    },
     /// memcaslap against the reference node and Debian's memcached at the same -t/-c/-m, alternating.
     Node(crate::bench_node::BenchNodeArgs),
     /// The lab's lifecycle over and over through `cargo xtask lab ...` (up/down pairs, SIGINT during
@@ -44,10 +49,14 @@ pub enum BenchCommand {
 
 pub async fn run(cmd: BenchCommand) -> Result<ExitCode> {
     match cmd {
-        BenchCommand::LabUp { warm_only, cloud, runs, topology } => {
+        BenchCommand::LabUp { warm_only, cloud, runs, topology, images } => {
+            images.apply();
             lab_up(warm_only, cloud, runs, topology.topology()?).await
         }
-        BenchCommand::Suite => suite().await,
+        BenchCommand::Suite { images } => {
+            images.apply();
+            suite().await
+        }
         BenchCommand::Node(args) => crate::bench_node::run(args).await.map(|()| ExitCode::SUCCESS),
         BenchCommand::Soak(args) => crate::bench_soak::run(args).await,
     }
@@ -187,6 +196,7 @@ pub async fn run_suite() -> Result<SuiteRun> {
     nextest
         .current_dir(arcus_lab::paths::workspace_root())
         .args(["nextest", "run", "-p", "conformance", "--no-fail-fast", "--color", "never"])
+        .envs(arcus_lab::images::base_image_env())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
     let out = child::run_passing_signals(&mut nextest, "cargo nextest run -p conformance").await?;

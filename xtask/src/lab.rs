@@ -53,10 +53,14 @@ pub struct RunArgs {
     /// When a step fails, leave that lab up and print how to reach it and how to remove it.
     #[arg(long)]
     keep_on_failure: bool,
+    #[command(flatten)]
+    images: crate::image_args::ImageArgs,
 }
 
 #[derive(Args)]
 pub struct UpArgs {
+    #[command(flatten)]
+    images: crate::image_args::ImageArgs,
     /// Run id (letters, digits, '_', '.', '-'); default: a fresh one, remembered as the current lab.
     #[arg(long)]
     run: Option<String>,
@@ -161,6 +165,7 @@ pub async fn run(cmd: LabCommand) -> Result<ExitCode> {
 }
 
 async fn up(args: UpArgs) -> Result<ExitCode> {
+    args.images.apply();
     let run = match &args.run {
         Some(id) => RunId::parse(id)?,
         None => RunId::fresh(),
@@ -273,6 +278,7 @@ async fn gc() -> Result<ExitCode> {
 }
 
 async fn run_scenarios(args: RunArgs) -> Result<ExitCode> {
+    args.images.apply();
     let options = RunOptions {
         snapshots: arcus_lab::paths::snapshots_dir(),
         timing: args.profile,

@@ -5,7 +5,9 @@ mod bench;
 mod bench_node;
 mod bench_soak;
 mod child;
+mod ci;
 mod doctor;
+mod image_args;
 mod lab;
 mod test;
 
@@ -35,6 +37,9 @@ enum Command {
     Bench(bench::BenchCommand),
     /// Build the images, then run the whole test suite with cargo-nextest.
     Test(test::TestArgs),
+    /// What CI needs besides `test`: the image references (its cache key), a summary of the runs.
+    #[command(subcommand)]
+    Ci(ci::CiCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -60,6 +65,7 @@ fn main() -> std::process::ExitCode {
             Command::Doctor => doctor::run().await,
             Command::Bench(cmd) => bench::run(cmd).await,
             Command::Test(args) => test::run(args).await,
+            Command::Ci(cmd) => ci::run(cmd).await,
         }
     });
     match result {
