@@ -4,13 +4,14 @@
 mod cli;
 mod cluster;
 mod daemon;
+mod limits;
 mod log;
 mod protocol;
 mod server;
 mod state;
 mod store;
+mod workers;
 
-use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -27,7 +28,7 @@ const HB_FAILSTOP_MS: u64 = 60_000;
 
 fn main() {
     let args = cli::parse();
-    log::init(args.syslog(), args.verbose);
+    limits::apply_or_exit(&args);
     if let Err(e) = daemon::drop_privileges(args.user.as_deref()) {
         log!("{e}");
         std::process::exit(e.exit_code());
@@ -40,11 +41,9 @@ fn main() {
             std::process::exit(e.exit_code());
         }
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(args.threads)
-        .enable_all()
-        .build()
-        .context("starting the worker threads");
+    // the main thread's event loop (listeners, ZooKeeper, heartbeat); the -t workers have their own
+    let runtime =
+        tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the main event loop");
     let code = match runtime {
         Ok(rt) => rt.block_on(run(args)),
         Err(e) => {
@@ -56,21 +55,6 @@ fn main() {
 }
 
 async fn run(args: cli::Args) -> i32 {
-    let ip: IpAddr = match args.listen.parse() {
-        Ok(ip) => ip,
-        Err(_) => {
-            log!("invalid listen address {}", args.listen);
-            return 1;
-        }
-    };
-    let listener = match server::bind(SocketAddr::new(ip, args.port), args.backlog) {
-        Ok(l) => l,
-        Err(e) => {
-            log!("failed to listen on TCP port {}: {e}", args.port);
-            log!("shutting down");
-            return 71;
-        }
-    };
     let (serving, _) = watch::channel(false);
     let (stop, _) = watch::channel(None);
     let (requests_tx, requests) = tokio::sync::mpsc::channel(8);
@@ -87,15 +71,15 @@ async fn run(args: cli::Args) -> i32 {
         counters: Counters::default(),
         settings: Settings {
             port: args.port,
-            max_conns: args.max_conns,
-            threads: args.threads,
+            max_conns: args.max_conns as usize,
+            threads: args.threads as usize,
             item_max: args.item_size,
             unknown_reply: if args.ascii_scrub() {
                 b"ERROR no matching command\r\n"
             } else {
                 b"ERROR unknown command\r\n"
             },
-            delimiter: args.delimiter.clone().unwrap_or_else(|| ":".into()),
+            delimiter: args.delimiter.to_string(),
             backlog: args.backlog,
         },
         verbosity: AtomicU8::new(args.verbose),
@@ -104,7 +88,22 @@ async fn run(args: cli::Args) -> i32 {
         serving,
         stop,
     });
-    let acceptor = tokio::spawn(server::accept_loop(listener, state.clone()));
+    // as memcached: the worker threads, then the listening sockets
+    let workers = match workers::Workers::start(args.threads as usize, &state) {
+        Ok(workers) => Arc::new(workers),
+        Err(e) => {
+            log!("{e}");
+            return e.exit_code();
+        }
+    };
+    let listeners = match server::listen(&args) {
+        Ok(listeners) => listeners,
+        Err(e) => return e.log_failure("TCP", args.port),
+    };
+    if let Err(e) = server::check_udp_port(&args) {
+        return e.log_failure("UDP", args.udp_port);
+    }
+    let acceptor = tokio::spawn(server::accept_loop(listeners, state.clone(), workers));
     tokio::spawn(heartbeat(state.clone()));
     let cluster = match &args.zookeeper {
         None => {
@@ -114,10 +113,11 @@ async fn run(args: cli::Args) -> i32 {
         Some(list) => {
             let cfg = cluster::Config {
                 ensemble: list.clone(),
-                port: args.port,
-                memory_mb: args.memory_mb,
+                // a port past 16 bits is named as it listens (arcus-memcached names it as given)
+                port: u16::try_from(args.port).unwrap_or_else(|_| cli::listen_port(args.port).unwrap_or(0)),
+                memory_mb: args.memory_mb as u64,
                 timeout: Duration::from_secs(args.session_timeout_secs()),
-                raw_timeout: args.zk_timeout.unwrap_or(0),
+                raw_timeout: args.zk_timeout.into(),
             };
             match cluster::start(cfg, state.clone(), requests).await {
                 Ok(c) => Some(c),
