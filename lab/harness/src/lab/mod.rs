@@ -485,8 +485,9 @@ fn host_ip(network: Ipv4Net, host: HostName) -> Ipv4Addr {
     Ipv4Addr::new(o[0], o[1], o[2], last)
 }
 
-/// Creates the run's network on the first free /24 of the pool. Another network of that name (a
-/// lab with this run id made meanwhile) refuses the run id; the caller's failure path removes ours.
+/// Creates the run's network on the first free /24 of the pool. Another network of the run (a lab
+/// with this run id made meanwhile, or at the same time) refuses the run id; the caller's failure
+/// path removes ours.
 async fn create_network(engine: &Engine, spec: &LabSpec) -> Result<Ipv4Net> {
     let run = &spec.run;
     for network in guard::candidates(run.as_str()) {
@@ -501,7 +502,9 @@ async fn create_network(engine: &Engine, spec: &LabSpec) -> Result<Ipv4Net> {
         if let Some(made) =
             engine.create_network(&run.network(), &network.to_string(), &gateway.to_string(), labels).await?
         {
-            if made.warning.contains("already exists") {
+            // a network of that name made before ours (the engine warns), or at the same time
+            let named = engine.list_networks(LABEL_RUN, Some(run.as_str())).await?.len();
+            if made.warning.contains("already exists") || named > 1 {
                 return Err(LabError::Exists(run.clone()).into());
             }
             return Ok(network);
