@@ -1,11 +1,15 @@
 //! `cargo xtask` as a user meets it: bad input gets one clear error line and a non-zero exit with
 //! nothing left running; Ctrl-C during `lab up` leaves nothing behind.
 
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use arcus_lab::engine::LABEL_RUN;
 use arcus_lab::{Engine, RunId};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{UnixListener, UnixStream};
 
 fn xtask(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_xtask")).args(args).output().expect("run xtask")
@@ -21,6 +25,107 @@ async fn labelled(run: &str) -> usize {
         + engine.list_networks(LABEL_RUN, Some(run)).await.unwrap().len()
 }
 
+/// A socket that relays to the real engine and keeps what its clients sent: `cargo xtask` run with
+/// `DOCKER_HOST` pointing here shows every call it made to the engine, and only its own (other labs
+/// on the shared engine do not pass through it).
+struct EngineCalls {
+    socket: PathBuf,
+    /// The bytes each connection sent, in the order the connections came.
+    sent: Arc<Mutex<Vec<Vec<u8>>>>,
+    relay: tokio::task::JoinHandle<()>,
+}
+
+impl EngineCalls {
+    async fn start() -> EngineCalls {
+        let engine = match std::env::var("DOCKER_HOST") {
+            Ok(host) => PathBuf::from(
+                host.strip_prefix("unix://")
+                    .unwrap_or_else(|| panic!("DOCKER_HOST={host}: this test relays a unix socket only")),
+            ),
+            Err(_) => PathBuf::from("/var/run/docker.sock"),
+        };
+        let socket = std::env::temp_dir().join(format!("arcus-lab-engine-calls-{}.sock", std::process::id()));
+        let _ = std::fs::remove_file(&socket);
+        let listener = UnixListener::bind(&socket).unwrap_or_else(|e| panic!("bind {}: {e}", socket.display()));
+        let sent: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
+        let log = sent.clone();
+        let relay = tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                let mut upstream = UnixStream::connect(&engine).await.expect("connect to the engine's socket");
+                let index = {
+                    let mut log = log.lock().unwrap();
+                    log.push(Vec::new());
+                    log.len() - 1
+                };
+                let log = log.clone();
+                tokio::spawn(async move {
+                    let (mut from_client, mut to_client) = client.split();
+                    let (mut from_engine, mut to_engine) = upstream.split();
+                    let requests = async {
+                        let mut buf = [0u8; 8192];
+                        while let Ok(n @ 1..) = from_client.read(&mut buf).await {
+                            log.lock().unwrap()[index].extend_from_slice(&buf[..n]);
+                            if to_engine.write_all(&buf[..n]).await.is_err() {
+                                break;
+                            }
+                        }
+                        let _ = to_engine.shutdown().await;
+                    };
+                    let replies = tokio::io::copy(&mut from_engine, &mut to_client);
+                    let _ = tokio::join!(requests, replies);
+                });
+            }
+        });
+        EngineCalls { socket, sent, relay }
+    }
+
+    fn docker_host(&self) -> String {
+        format!("unix://{}", self.socket.display())
+    }
+
+    /// The request lines sent so far (`GET /v1.41/containers/json?... HTTP/1.1`).
+    fn requests(&self) -> Vec<String> {
+        let methods = ["GET ", "HEAD ", "POST ", "PUT ", "DELETE "];
+        let sent = self.sent.lock().unwrap();
+        sent.iter()
+            .flat_map(|bytes| String::from_utf8_lossy(bytes).split("\r\n").map(String::from).collect::<Vec<_>>())
+            .filter(|line| methods.iter().any(|m| line.starts_with(m)) && line.ends_with(" HTTP/1.1"))
+            .collect()
+    }
+
+    /// Runs `cargo xtask <args>` through this socket.
+    async fn xtask(&self, args: &[&str]) -> Output {
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_xtask"));
+        cmd.args(args).env("DOCKER_HOST", self.docker_host());
+        cmd.output().await.expect("run xtask")
+    }
+
+    /// Runs `cargo xtask <args>` through this socket and returns its output and the requests it
+    /// made that change the engine (anything but GET and HEAD). First proves that the socket is in
+    /// the path: `lab status --all` must show up as a request.
+    async fn changes_made_by(args: &[&str]) -> (Output, Vec<String>) {
+        let calls = EngineCalls::start().await;
+        let status = calls.xtask(&["lab", "status", "--all"]).await;
+        assert!(status.status.success(), "lab status through the relay: {}", stderr(&status));
+        let seen = calls.requests().len();
+        assert!(seen > 0, "the relay saw none of `lab status --all`'s calls");
+        let out = calls.xtask(args).await;
+        let changes = calls.requests()[seen..]
+            .iter()
+            .filter(|r| !(r.starts_with("GET ") || r.starts_with("HEAD ")))
+            .cloned()
+            .collect();
+        (out, changes)
+    }
+}
+
+impl Drop for EngineCalls {
+    fn drop(&mut self) {
+        self.relay.abort();
+        let _ = std::fs::remove_file(&self.socket);
+    }
+}
+
 #[test]
 fn an_unknown_flag_is_refused() {
     let out = xtask(&["lab", "up", "--frobnicate"]);
@@ -30,11 +135,11 @@ fn an_unknown_flag_is_refused() {
 
 #[tokio::test]
 async fn a_run_id_docker_rejects_is_refused_before_anything_starts() {
-    let out = xtask(&["lab", "up", "--run", "bad/id!"]);
+    let (out, changes) = EngineCalls::changes_made_by(&["lab", "up", "--run", "bad/id!"]).await;
     assert!(!out.status.success());
     let err = stderr(&out);
     assert!(err.contains("\"bad/id!\"") && err.lines().count() == 1, "{err}");
-    assert_eq!(labelled("bad/id!").await, 0);
+    assert!(changes.is_empty(), "the refused `lab up` changed the engine: {changes:#?}");
 }
 
 #[tokio::test]
@@ -45,12 +150,12 @@ async fn a_topology_that_cannot_be_built_is_refused_before_anything_starts() {
         (&["--hosts", "0"][..], "hosts = 0"),
         (&["--services", "a,a"][..], "\"a\" is named twice"),
     ] {
-        let run = "topology-refused";
-        let out = xtask(&[&["lab", "up", "--run", run][..], flags].concat());
+        let args = [&["lab", "up", "--run", "topology-refused"][..], flags].concat();
+        let (out, changes) = EngineCalls::changes_made_by(&args).await;
         assert!(!out.status.success(), "{flags:?} accepted");
         let err = stderr(&out);
         assert!(err.contains(says) && err.lines().count() == 1, "{flags:?}: {err}");
-        assert_eq!(labelled(run).await, 0, "{flags:?} left something running");
+        assert!(changes.is_empty(), "{flags:?}: the refused `lab up` changed the engine: {changes:#?}");
     }
 }
 
