@@ -399,14 +399,22 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let program = dir.join("memcached");
         std::fs::copy("/bin/sh", &program).unwrap();
+        // each says it is ready once its SIGINT trap is set (a signal before that would kill it)
         let spawn = |port: &str| {
-            std::process::Command::new(&program)
-                .args(["-c", "trap 'exit 0' INT; while :; do sleep 0.05; done", "-p", port, "-c", "10"])
+            let ready = dir.join(format!("ready-{port}"));
+            let child = std::process::Command::new(&program)
+                .args(["-c", "trap 'exit 0' INT; : > \"$READY\"; while :; do sleep 0.05; done", "-p", port, "-c", "10"])
+                .env("READY", &ready)
                 .spawn()
-                .unwrap()
+                .unwrap();
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+            while !ready.exists() {
+                assert!(std::time::Instant::now() < deadline, "the stand-in on {port} not ready within 5 s");
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            child
         };
         let (mut short, mut long) = (spawn("1121"), spawn("11211"));
-        std::thread::sleep(std::time::Duration::from_millis(200));
         let out = std::process::Command::new("sh").arg("-c").arg(stop_command(1121)).output().unwrap();
         assert!(out.status.success());
         assert_eq!(String::from_utf8_lossy(&out.stdout), "");
