@@ -75,7 +75,11 @@ async fn sigint_during_lab_run_removes_the_lab_and_says_at_which_step() {
     let (summary, events) = interrupted_record(&run);
 
     assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
-    assert!(stderr(&out).contains("interrupted by SIGINT"), "{}", stderr(&out));
+    let said = support::stdout(&out);
+    assert!(
+        said.contains("INTERRUPTED s04_node_sigkill: ") && said.contains("interrupted by SIGINT at step "),
+        "{said}"
+    );
     let last = events.last().expect("events.jsonl is empty");
     assert_eq!(last["phase"], "interrupted", "last event: {last}");
     let step = last["step"].as_u64().expect("the interrupted event names its step");
