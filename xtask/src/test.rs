@@ -46,6 +46,15 @@ pub async fn run(args: TestArgs) -> Result<ExitCode> {
     let flavour = Flavour::from_option(None)?;
     interrupt::or_interrupt(arcus_lab::images::ensure(&engine, &flavour, &Progress::stderr())).await??;
     let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    // outside CI the workflow checks skip when their tools are missing: said here, where it is seen
+    for tool in ["check-jsonschema", "zizmor"].into_iter().filter(|_| !ci) {
+        if std::process::Command::new(tool).arg("--version").output().is_err() {
+            eprintln!(
+                "warning: {tool} is not installed: the workflow checks (xtask/tests/workflow.rs) will skip; \
+                 install the versions .ci/requirements.txt names (its first lines say how)"
+            );
+        }
+    }
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut nextest = tokio::process::Command::new(cargo);
     nextest.current_dir(arcus_lab::paths::workspace_root()).args(["nextest", "run", "--workspace"]);
