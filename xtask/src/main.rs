@@ -9,6 +9,7 @@ mod ci;
 mod doctor;
 mod image_args;
 mod lab;
+mod lab_view;
 mod test;
 
 use anyhow::Context;

@@ -216,3 +216,68 @@ async fn ctrl_c_during_lab_up_leaves_nothing_behind() {
     assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
     assert_eq!(labelled(&run).await, 0, "resources of {run} left after Ctrl-C");
 }
+
+/// The connect string `lab up` printed (the line after the ensemble's heading), and each service's
+/// node addresses as printed.
+fn printed_cloud(up: &str) -> (String, Vec<String>) {
+    let mut lines = up.lines();
+    lines.find(|l| l.starts_with("ZooKeeper ensemble; the connect string"));
+    let connect = lines.next().unwrap_or_default().trim().to_string();
+    let nodes = up
+        .lines()
+        .skip_while(|l| !l.starts_with("service code ruo91-cloud: "))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().nth(1).map(String::from))
+        .collect();
+    (connect, nodes)
+}
+
+#[tokio::test]
+async fn lab_up_prints_a_connect_string_that_reaches_its_ensemble() {
+    let run = format!("connect-{}", RunId::fresh());
+    let up = xtask(&["lab", "up", "--run", &run]);
+    let status = xtask(&["lab", "status", "--run", &run, "--json"]);
+    let printed = String::from_utf8_lossy(&up.stdout).into_owned();
+    let (connect, mut nodes) = printed_cloud(&printed);
+    // what a client sees through the printed string: the service's registered nodes
+    let session = zookeeper_client::Client::connector().with_session_timeout(Duration::from_secs(10)).connect(&connect);
+    let registered = match tokio::time::timeout(Duration::from_secs(20), session).await {
+        Ok(Ok(client)) => client.list_children("/arcus/cache_list/ruo91-cloud").await.map_err(|e| e.to_string()),
+        Ok(Err(e)) => Err(format!("connect to {connect:?}: {e}")),
+        Err(_) => Err(format!("no ZooKeeper session through {connect:?} within 20 s")),
+    };
+    // the next commands, as printed, copied: the first looks into the cloud
+    let exec_line = printed.lines().find(|l| l.trim_start().starts_with("cargo xtask lab exec")).unwrap_or_default();
+    let exec_args: Vec<&str> = exec_line.split_whitespace().skip(2).collect();
+    let exec = xtask(&exec_args);
+    let down = xtask(&["lab", "down", "--run", &run]);
+
+    assert!(up.status.success(), "{}", stderr(&up));
+    let mut registered: Vec<String> = registered
+        .unwrap_or_else(|e| panic!("{e}\n{printed}"))
+        .iter()
+        .map(|name| name.split_once('-').map(|(addr, _)| addr.to_string()).unwrap_or_default())
+        .collect();
+    registered.sort();
+    nodes.sort();
+    assert_eq!(registered.len(), 6, "{printed}");
+    assert_eq!(registered, nodes, "the nodes printed are the ones registered:\n{printed}");
+    assert!(printed.contains("service code ruo91-cloud: 6/6 nodes online"), "{printed}");
+
+    let json: serde_json::Value = serde_json::from_slice(&status.stdout).expect("lab status --json is JSON");
+    assert_eq!(json["zookeeper"]["connect"], connect.as_str());
+    assert_eq!(json["services"][0]["code"], "ruo91-cloud");
+    assert_eq!(json["services"][0]["online"], 6);
+    let listed: Vec<&str> =
+        json["services"][0]["nodes"].as_array().unwrap().iter().map(|n| n["addr"].as_str().unwrap()).collect();
+    assert_eq!(listed.len(), 6);
+    assert!(listed.iter().all(|a| nodes.iter().any(|n| n == a)), "{json}");
+
+    assert!(exec_line.contains(&format!("--run {run}")), "not the current lab: the commands name it\n{printed}");
+    assert!(exec.status.success(), "{exec_line}: {}", stderr(&exec));
+    let listall = String::from_utf8_lossy(&exec.stdout);
+    assert!(listall.contains("ruo91-cloud  OK          6       6        0"), "{exec_line}:\n{listall}");
+    assert!(printed.contains(&format!("  cargo xtask lab down --run {run}\n")), "{printed}");
+    assert!(down.status.success(), "{}", stderr(&down));
+}

@@ -51,17 +51,34 @@ pub async fn register_conf(ctx: &Ctx, conf: &CloudConf) -> anyhow::Result<()> {
     if !zk.exists(&client_path).await? {
         ops.push(Op::Create { path: client_path, data: Vec::new() });
     }
+    // as the original: every mapping of the service goes, then the conf's servers are mapped
+    // anew; those the conf no longer lists stay removed, and are named below
+    let listed: Vec<String> = conf.servers.iter().map(Server::address).collect();
+    let mut removed = Vec::new();
     for address in mapped_to(&mappings(zk).await?, svc) {
         ops.push(Op::Delete { path: format!("{}/{svc}", znode::mapping(&address)) });
         ops.push(Op::Delete { path: znode::mapping(&address) });
+        if !listed.contains(&address) {
+            removed.push(address);
+        }
     }
     for server in &conf.servers {
         let path = znode::mapping(&server.address());
         ops.push(Op::Create { path: path.clone(), data: serde_json::to_vec(&server.config)? });
         ops.push(Op::Create { path: format!("{path}/{svc}"), data: Vec::new() });
     }
+    let joined = zk.children(&znode::cache_list(svc)).await?.unwrap_or_default();
     let created = zk.commit(&ops).await?;
     ctx.out.line(&python_list(&created));
+    for address in removed {
+        let mut line =
+            format!("removed mapping {} ({svc}): the conf no longer lists {address}", znode::mapping(&address));
+        let prefix = format!("{address}-");
+        if let Some(node) = joined.iter().find(|n| n.starts_with(&prefix)) {
+            line.push_str(&format!("; its node {node} is still joined and is now Undefined"));
+        }
+        ctx.out.line(&line);
+    }
     Ok(())
 }
 
