@@ -1,7 +1,9 @@
 //! A host without Debian bookworm apt sources (an Ubuntu runner, Fedora, Arch): with the apt
 //! location pointed at an empty folder and no other way given, `lab up` refuses with a message
 //! naming both ways to the base image and leaves nothing behind; with `--base-image` naming a local
-//! bookworm image (the lab's own base under a test name) it brings the lab up.
+//! bookworm image (the lab's own base under a test name) it brings the lab up. And the base's tag
+//! follows its source (the apt entries, the mirror's URL), which `cargo xtask ci images` shows
+//! without building anything.
 
 use std::process::{Command, Output};
 
@@ -84,4 +86,44 @@ async fn without_debian_sources_lab_up_names_both_ways_and_a_named_base_image_wo
     assert_eq!(up_left, 0, "lab down left containers, networks or volumes of {up_run}");
     assert!(!engine.image_exists(&named).await.unwrap(), "the test's tag {named} is still there");
     assert!(engine.image_exists(&base).await.unwrap(), "removing the test's tag took the lab's base {base} with it");
+}
+
+/// `cargo xtask ci images` (the references, building nothing) with only `vars` for the base's source.
+fn references_with(vars: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
+    cmd.args(["ci", "images"]).env_remove(DEBIAN_MIRROR_ENV).env_remove(BASE_IMAGE_ENV);
+    cmd.envs(vars.iter().copied()).output().expect("run xtask")
+}
+
+#[test]
+fn the_base_tag_follows_its_source_and_a_bad_source_is_named() {
+    let refs = |vars: &[(&str, &str)]| {
+        let out = references_with(vars);
+        assert!(out.status.success(), "ci images with {vars:?}: {}", text(&out));
+        String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect::<Vec<_>>()
+    };
+    // a host's apt folder of the test's own, with one Debian bookworm entry
+    let apt_dir = std::env::temp_dir().join(format!("arcus-lab-test-apt-{}", std::process::id()));
+    std::fs::create_dir_all(&apt_dir).unwrap();
+    std::fs::write(apt_dir.join("sources.list"), "deb http://apt-entry.invalid/debian bookworm main\n").unwrap();
+    let apt_dir_text = apt_dir.to_string_lossy().into_owned();
+    let apt = refs(&[(APT_SOURCES_DIR_ENV, &apt_dir_text)]);
+    let _ = std::fs::remove_dir_all(&apt_dir);
+    let one = refs(&[(DEBIAN_MIRROR_ENV, "http://mirror-one.invalid/debian")]);
+    let two = refs(&[(DEBIAN_MIRROR_ENV, "http://mirror-two.invalid/debian")]);
+    assert_eq!(one, refs(&[(DEBIAN_MIRROR_ENV, "http://mirror-one.invalid/debian")]), "the same mirror, other tags");
+    for (a, b) in [(&apt, &one), (&one, &two), (&apt, &two)] {
+        assert!(a[0] != b[0] && a[1] != b[1], "another source, the same base or host tag: {a:?} {b:?}");
+    }
+
+    let bad = references_with(&[(DEBIAN_MIRROR_ENV, "mirror-one.invalid/debian")]);
+    let said = String::from_utf8_lossy(&bad.stderr);
+    assert!(!bad.status.success() && said.contains(DEBIAN_MIRROR_ENV), "a mirror without a scheme: {}", text(&bad));
+    let missing = references_with(&[(BASE_IMAGE_ENV, "arcus-lab-test/no-such-image:none")]);
+    let said = String::from_utf8_lossy(&missing.stderr);
+    assert!(
+        !missing.status.success() && said.contains("arcus-lab-test/no-such-image:none") && said.contains("never pulls"),
+        "a base image that is not there: {}",
+        text(&missing)
+    );
 }
