@@ -54,6 +54,9 @@ pub struct RunArgs {
     /// When a step fails, leave that lab up and print how to reach it and how to remove it.
     #[arg(long)]
     keep_on_failure: bool,
+    /// The snapshot directory the steps are checked against (default: tests/snapshots/).
+    #[arg(long, value_name = "DIR")]
+    snapshots: Option<PathBuf>,
     #[command(flatten)]
     images: crate::image_args::ImageArgs,
 }
@@ -299,7 +302,7 @@ async fn gc() -> Result<ExitCode> {
 async fn run_scenarios(args: RunArgs) -> Result<ExitCode> {
     args.images.apply();
     let options = RunOptions {
-        snapshots: arcus_lab::paths::snapshots_dir(),
+        snapshots: args.snapshots.clone().unwrap_or_else(arcus_lab::paths::snapshots_dir),
         timing: args.profile,
         flavour: Flavour::from_option(args.arcus.as_deref())?,
         keep_on_failure: args.keep_on_failure,

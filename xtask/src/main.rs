@@ -10,6 +10,7 @@ mod doctor;
 mod image_args;
 mod lab;
 mod lab_view;
+mod snapshots;
 mod test;
 
 use anyhow::Context;
@@ -36,6 +37,9 @@ enum Command {
     /// Benchmarks (figures, never pass/fail).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Review, accept or reject the snapshots a scenario run left as .snap.new (tests/snapshots/).
+    #[command(subcommand)]
+    Snapshots(snapshots::SnapshotsCommand),
     /// Build the images, then run the whole test suite with cargo-nextest.
     Test(test::TestArgs),
     /// What CI needs besides `test`: the image references (its cache key), a summary of the runs.
@@ -65,6 +69,7 @@ fn main() -> std::process::ExitCode {
             Command::Lab(cmd) => lab::run(cmd).await,
             Command::Doctor => doctor::run().await,
             Command::Bench(cmd) => bench::run(cmd).await,
+            Command::Snapshots(cmd) => snapshots::run(cmd),
             Command::Test(args) => test::run(args).await,
             Command::Ci(cmd) => ci::run(cmd).await,
         }

@@ -281,3 +281,68 @@ async fn lab_up_prints_a_connect_string_that_reaches_its_ensemble() {
     assert!(printed.contains(&format!("  cargo xtask lab down --run {run}\n")), "{printed}");
     assert!(down.status.success(), "{}", stderr(&down));
 }
+
+/// A directory under the system's temp dir, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("arcus-xtask-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn a_first_snapshot_is_accepted_with_the_command_its_failure_names() {
+    let temp = TempDir::new("first-snapshot");
+    let scenario = temp.0.join("first_snapshot.toml");
+    std::fs::write(
+        &scenario,
+        "title = \"a first snapshot\"\nsetup = \"bare\"\n\n[[step]]\nrun = \"hostname\"\nhost = \"memcached-1\"\n\
+         snapshot = \"hostname\"\n",
+    )
+    .unwrap();
+    let snapshots = temp.0.join("snapshots");
+    std::fs::create_dir_all(&snapshots).unwrap();
+    // as a person runs it: snapshots may be written (whatever CI or INSTA_UPDATE say around the test)
+    let lab_run = || {
+        Command::new(env!("CARGO_BIN_EXE_xtask"))
+            .args(["lab", "run", scenario.to_str().unwrap(), "--snapshots", snapshots.to_str().unwrap()])
+            .env("INSTA_UPDATE", "new")
+            .env_remove("CI")
+            .output()
+            .expect("run xtask")
+    };
+
+    let first = lab_run();
+    let said = String::from_utf8_lossy(&first.stdout).into_owned();
+    assert!(!first.status.success(), "a scenario whose snapshot is missing passed:\n{said}");
+    assert!(said.contains("first_snapshot@hostname: no snapshot yet"), "{said}");
+    let accept = said.lines().find(|l| l.trim_start().starts_with("cargo xtask snapshots accept")).unwrap_or_default();
+    assert_eq!(
+        accept.trim(),
+        format!("cargo xtask snapshots accept --snapshots {} first_snapshot@hostname", snapshots.display()),
+        "{said}"
+    );
+
+    let review = xtask(&["snapshots", "review", "--snapshots", snapshots.to_str().unwrap()]);
+    let shown = String::from_utf8_lossy(&review.stdout).into_owned();
+    assert!(shown.contains("==> first_snapshot@hostname (new)") && shown.contains("\n+memcached-1\n"), "{shown}");
+
+    let accepted = xtask(&accept.split_whitespace().skip(2).collect::<Vec<_>>());
+    assert!(accepted.status.success(), "{accept}: {}", stderr(&accepted));
+    let stored = std::fs::read_to_string(snapshots.join("first_snapshot@hostname.snap")).unwrap();
+    assert!(stored.ends_with("---\n[memcached-1] $ hostname\n--- stdout\nmemcached-1\n--- exit 0\n"), "{stored}");
+    assert!(!snapshots.join("first_snapshot@hostname.snap.new").exists());
+
+    let second = lab_run();
+    assert!(second.status.success(), "{}", String::from_utf8_lossy(&second.stdout));
+}

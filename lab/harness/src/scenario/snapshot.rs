@@ -51,8 +51,10 @@ impl Policy {
 #[derive(Debug, PartialEq, Eq)]
 pub enum Verdict {
     Matches,
-    /// No `.snap` yet; the `.snap.new` written, if the policy let it be.
+    /// No `.snap` yet: the new text as a diff from nothing, and the `.snap.new` written, if the
+    /// policy let it be.
     Missing {
+        diff: String,
         pending: Option<PathBuf>,
     },
     /// The stored text differs: a unified diff from the stored to the new text.
@@ -117,10 +119,11 @@ impl Snapshots {
             Policy::CheckOnly => None,
         };
         Ok(match stored {
-            None => Verdict::Missing { pending: written },
-            Some(stored) => {
-                Verdict::Differs { diff: diff(&path, &stored.to_string(), &new.to_string()), pending: written }
-            }
+            None => Verdict::Missing { diff: diff(&path, None, &new.to_string(), "this run"), pending: written },
+            Some(stored) => Verdict::Differs {
+                diff: diff(&path, Some(&stored.to_string()), &new.to_string(), "this run"),
+                pending: written,
+            },
         })
     }
 
@@ -140,8 +143,8 @@ impl Snapshots {
             let full = snapshot_name(&scenario.name, &name);
             match self.check(policy, &scenario.name, &name, &source, &description, &text)? {
                 Verdict::Matches => {}
-                Verdict::Missing { pending: new } => {
-                    report.push(format!("{full}: no snapshot yet"));
+                Verdict::Missing { diff, pending: new } => {
+                    report.push(format!("{full}: no snapshot yet:\n{diff}"));
                     pending.extend(new);
                 }
                 Verdict::Differs { diff, pending: new } => {
@@ -154,15 +157,31 @@ impl Snapshots {
             return Ok(None);
         }
         let next = match policy {
-            Policy::WritePending => format!(
-                "the new snapshots are written beside the stored ones ({}): review them with `cargo insta review`",
-                pending.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+            Policy::WritePending => {
+                let names: Vec<String> = pending.iter().filter_map(|p| Pending::name_of(p)).collect();
+                format!(
+                    "the new ones are written beside the stored ones, as .snap.new; if they are right, accept them \
+                     with\n  {} {}\n(`{}` shows every pending diff)",
+                    self.command("accept"),
+                    names.join(" "),
+                    self.command("review"),
+                )
+            }
+            Policy::CheckOnly => format!(
+                "nothing was written (INSTA_UPDATE=no, or CI): run the scenario where INSTA_UPDATE is unset (or \
+                 new), outside CI, then `{}`",
+                self.command("accept")
             ),
-            Policy::CheckOnly => "nothing was written (INSTA_UPDATE=no, or CI): run the scenario elsewhere to write \
-                                  the new snapshots for review"
-                .to_string(),
         };
         Ok(Some(format!("{} snapshot(s) differ or are missing:\n{}\n{next}", report.len(), report.join("\n"))))
+    }
+
+    /// `cargo xtask snapshots <verb>`, naming this directory unless it is the default one.
+    pub fn command(&self, verb: &str) -> String {
+        match self.dir == crate::paths::snapshots_dir() {
+            true => format!("cargo xtask snapshots {verb}"),
+            false => format!("cargo xtask snapshots {verb} --snapshots {}", self.dir.display()),
+        }
     }
 
     /// The `.snap.new` files waiting for review, sorted by name.
@@ -171,10 +190,8 @@ impl Snapshots {
         let mut found = Vec::new();
         for entry in std::fs::read_dir(&self.dir).map_err(unreadable)? {
             let new = entry.map_err(unreadable)?.path();
-            let Some(stem) = new.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".snap.new")) else {
-                continue;
-            };
-            found.push(Pending { name: stem.to_string(), snap: self.dir.join(format!("{stem}.snap")), new });
+            let Some(name) = Pending::name_of(&new) else { continue };
+            found.push(Pending { snap: self.dir.join(format!("{name}.snap")), name, new });
         }
         found.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(found)
@@ -191,10 +208,21 @@ pub struct Pending {
 }
 
 impl Pending {
+    /// `<scenario>@<name>` of a `.snap.new` path.
+    fn name_of(new: &Path) -> Option<String> {
+        new.file_name()?.to_str()?.strip_suffix(".snap.new").map(String::from)
+    }
+
     /// The change it brings: a unified diff from the stored snapshot (or nothing) to the new one.
     pub fn diff(&self) -> Result<String, SnapshotError> {
-        let old = if self.snap.exists() { stored_text(&self.snap)?.to_string() } else { String::new() };
-        Ok(diff(&self.snap, &old, &stored_text(&self.new)?.to_string()))
+        let old = if self.snap.exists() { Some(stored_text(&self.snap)?.to_string()) } else { None };
+        let new = format!("{} (pending)", self.new.display());
+        Ok(diff(&self.snap, old.as_deref(), &stored_text(&self.new)?.to_string(), &new))
+    }
+
+    /// Drops the new snapshot (removes the `.snap.new`); the stored one stays.
+    pub fn reject(&self) -> Result<(), SnapshotError> {
+        std::fs::remove_file(&self.new).map_err(|source| SnapshotError::Write { path: self.new.clone(), source })
     }
 
     /// Makes the new snapshot the stored one (renames `.snap.new` to `.snap`).
@@ -215,13 +243,18 @@ fn stored_text(path: &Path) -> Result<TextSnapshotContents, SnapshotError> {
     snapshot.as_text().cloned().ok_or_else(|| read("a binary snapshot, not text".into()))
 }
 
-/// A unified diff, `-` the stored lines and `+` the new ones, with three lines of context.
-fn diff(snap: &Path, old: &str, new: &str) -> String {
-    let (old, new) = (format!("{old}\n"), format!("{new}\n"));
-    similar::TextDiff::from_lines(&old, &new)
+/// A unified diff from the stored text (None: no snapshot yet) to `new`, `-` the stored lines and
+/// `+` the new ones, with three lines of context.
+fn diff(snap: &Path, old: Option<&str>, new: &str, new_label: &str) -> String {
+    let (old_text, new_text) = (old.map(|o| format!("{o}\n")).unwrap_or_default(), format!("{new}\n"));
+    let old_label = match old {
+        Some(_) => format!("{} (stored)", snap.display()),
+        None => format!("{} (no snapshot yet)", snap.display()),
+    };
+    similar::TextDiff::from_lines(&old_text, &new_text)
         .unified_diff()
         .context_radius(3)
-        .header(&format!("{} (stored)", snap.display()), "this run")
+        .header(&old_label, new_label)
         .to_string()
 }
 
@@ -260,10 +293,12 @@ mod tests {
         let dir = Dir::new("missing");
         let snapshots = Snapshots::new(&dir.0);
         let pending = dir.0.join("s99_example@listall.snap.new");
-        assert_eq!(
-            check(&snapshots, Policy::WritePending, LISTED),
-            Verdict::Missing { pending: Some(pending.clone()) }
-        );
+        let Verdict::Missing { diff, pending: Some(written) } = check(&snapshots, Policy::WritePending, LISTED) else {
+            panic!("a first check must find no snapshot and write the pending one");
+        };
+        assert_eq!(written, pending);
+        assert!(diff.contains("s99_example@listall.snap (no snapshot yet)\n+++ this run\n"), "{diff}");
+        assert!(diff.contains("\n+ruo91-cloud  OK  6  6  0\n") && !diff.contains("\n-"), "{diff}");
         // insta's reader (the one `cargo insta review` uses) reads what was written
         let read = insta::Snapshot::from_file(&pending).unwrap();
         assert_eq!(read.metadata().description(), Some("listall \"on\" arcus"));
@@ -305,6 +340,14 @@ mod tests {
         // the stored text comes back: the stale .snap.new goes
         assert_eq!(check(&snapshots, Policy::WritePending, LISTED), Verdict::Matches);
         assert!(!pending.exists());
+    }
+
+    #[test]
+    fn the_commands_named_work_here_and_name_a_directory_of_its_own() {
+        let stock = Snapshots::new(crate::paths::snapshots_dir());
+        assert_eq!(stock.command("accept"), "cargo xtask snapshots accept");
+        let own = Snapshots::new("/tmp/mine");
+        assert_eq!(own.command("review"), "cargo xtask snapshots review --snapshots /tmp/mine");
     }
 
     #[test]
