@@ -64,10 +64,9 @@ pub async fn run(args: TestArgs) -> Result<ExitCode> {
     }
     // each test process cleans up after its own signal (nextest passes it on); what a test killed
     // before its cleanup left is removed here
-    let before = child::runs(&engine).await?;
     let status = child::run_passing_signals(nextest.args(&args.nextest), "cargo nextest").await?.status;
     if let Some(signal) = interrupt::received() {
-        for lab in child::remove_abandoned_since(&engine, &before).await? {
+        for lab in child::remove_abandoned_of_children(&engine).await? {
             eprintln!("removed lab {} that an interrupted test left ({})", lab.run, lab.state());
         }
         return Err(Interrupted { signal }).context("cargo nextest");

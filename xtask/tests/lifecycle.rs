@@ -8,8 +8,9 @@ mod support;
 use arcus_lab::engine::LABEL_RUN;
 use arcus_lab::fault::net::CHAIN;
 use arcus_lab::lab::traces::Footprint;
+use arcus_lab::lab::SESSION_VAR;
 use arcus_lab::{Engine, RunId};
-use support::{left_running, owned_by, signal, spawn, stderr, stdout, until, xtask};
+use support::{left_running, owned_by, signal, spawn_with, stderr, stdout, until, xtask};
 
 /// Each container of the run with its state, and the run's networks and markers.
 async fn inventory(engine: &Engine, run: &RunId) -> (Vec<(String, String)>, usize, Vec<String>) {
@@ -54,8 +55,10 @@ async fn a_sigkilled_lab_up_is_half_made_and_gc_removes_it_while_a_finished_one_
     let (up, _) = xtask(&["lab", "up", "--bare", "--run", kept.as_str()]);
     assert!(up.status.success(), "{}", stderr(&up));
 
-    // SIGKILL (no cleanup possible) once the second lab has started to exist
-    let child = spawn(&["lab", "up", "--bare", "--run", half.as_str()]);
+    // SIGKILL (no cleanup possible) once the second lab has started to exist; made under a session
+    // of this test's (as `cargo xtask test` makes its tests' labs), which its labels must carry
+    let session = format!("lifecycle-test-{}", RunId::fresh());
+    let child = spawn_with(&["lab", "up", "--bare", "--run", half.as_str()], &[(SESSION_VAR, &session)]);
     let pid = child.id();
     let mut footprint = Footprint::new(half.clone());
     until(&format!("lab {half}'s network"), pid, || async {
@@ -84,8 +87,9 @@ async fn a_sigkilled_lab_up_is_half_made_and_gc_removes_it_while_a_finished_one_
     assert!(stdout(&all).lines().any(|l| l == half_made), "status --all:\n{}", stdout(&all));
     assert!(stdout(&all).lines().any(|l| l == format!("{kept}  kept until `lab down`")), "{}", stdout(&all));
     assert!(stdout(&one).starts_with(&format!("{half_made}\n")), "status --run {half}:\n{}", stdout(&one));
-    let removed_half = removed.iter().find(|l| l.run == half).map(|l| l.state().to_string());
-    assert_eq!(removed_half, Some(format!("half-made (owner {pid} gone during up)")), "gc removed {removed:?}");
+    let removed_half = removed.iter().find(|l| l.run == half).map(|l| (l.state().to_string(), l.session.clone()));
+    let expected = (format!("half-made (owner {pid} gone during up)"), Some(session));
+    assert_eq!(removed_half, Some(expected), "gc removed {removed:?}");
     assert!(removed.iter().all(|l| l.run != kept), "gc removed the kept lab: {removed:?}");
     assert!(half_left.is_empty(), "gc left {half_left} of {half}");
     assert_eq!(kept_after_gc.0.len(), 4, "the finished lab after gc: {kept_after_gc:?}");

@@ -17,9 +17,15 @@ pub const REACH: Duration = Duration::from_secs(900);
 
 /// Starts `cargo xtask <args>` in a process group of its own (its pid is the group's id).
 pub fn spawn(args: &[&str]) -> Child {
+    spawn_with(args, &[])
+}
+
+/// [`spawn`] with these environment variables.
+pub fn spawn_with(args: &[&str], env: &[(&str, &str)]) -> Child {
     use std::os::unix::process::CommandExt;
     Command::new(env!("CARGO_BIN_EXE_xtask"))
         .args(args)
+        .envs(env.iter().copied())
         .process_group(0)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

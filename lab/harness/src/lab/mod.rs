@@ -19,7 +19,7 @@ use ipnet::Ipv4Net;
 use tokio::io::AsyncReadExt;
 
 pub use guard::AddressGuard;
-pub use run_id::{owner_alive, owner_label, owner_pid, Maker, Owner, RunId};
+pub use run_id::{owner_alive, owner_label, owner_pid, session, Maker, Owner, RunId, SESSION_VAR};
 pub use topology::{HostName, Topology, TopologyError, FIRST_NODE_PORT, RUNBOOK_SERVICE};
 
 use crate::engine::{ContainerSpec, Engine, ExecOutput, LABEL_ROLE, LABEL_RUN};
@@ -35,6 +35,8 @@ pub use arcus_facts::labels::HOST as LABEL_HOST;
 pub use arcus_facts::labels::IP as LABEL_IP;
 /// Label: the process that made the lab and which of its labs (`<pid>:<start time>:<n>`).
 pub use arcus_facts::labels::OWNER as LABEL_OWNER;
+/// Label: the session of the command the lab was made under (see [`session`]).
+pub use arcus_facts::labels::SESSION as LABEL_SESSION;
 /// Label: the lab's topology (`hosts=3 zk=3 nodes-per-host=2 services=ruo91-cloud`).
 pub use arcus_facts::labels::TOPOLOGY as LABEL_TOPOLOGY;
 
@@ -360,6 +362,8 @@ pub struct LabInfo {
     pub made: bool,
     /// It stays until `lab down` (a kept marker, or the `kept` owner of labs made before markers).
     pub kept: bool,
+    /// The session label of its first resource.
+    pub session: Option<String>,
 }
 
 /// What a lab is to `lab status` and `lab gc`.
@@ -423,7 +427,8 @@ pub async fn labs(engine: &Engine) -> Result<Vec<LabInfo>> {
         let lab = match labs.iter_mut().find(|l| l.run == run) {
             Some(lab) => lab,
             None => {
-                labs.push(LabInfo { run, owner: owner.clone(), made: false, kept: false });
+                let session = labels.get(LABEL_SESSION).cloned();
+                labs.push(LabInfo { run, owner: owner.clone(), made: false, kept: false, session });
                 labs.last_mut().expect("just pushed")
             }
         };
@@ -447,12 +452,13 @@ pub async fn gc(engine: &Engine) -> Result<Vec<LabInfo>> {
 }
 
 fn labels(spec: &LabSpec, role: &str) -> HashMap<String, String> {
-    HashMap::from([
+    let session = session().map(|s| (LABEL_SESSION.to_string(), s));
+    HashMap::from_iter(session.into_iter().chain([
         (LABEL_RUN.to_string(), spec.run.to_string()),
         (LABEL_ROLE.to_string(), role.to_string()),
         (LABEL_OWNER.to_string(), spec.maker.to_string()),
         (LABEL_TOPOLOGY.to_string(), topology_label(&spec.topology)),
-    ])
+    ]))
 }
 
 /// `hosts=3 zk=3 nodes-per-host=2 services=ruo91-cloud`.
