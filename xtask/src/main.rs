@@ -7,6 +7,7 @@ mod bench_soak;
 mod child;
 mod ci;
 mod doctor;
+mod first_up;
 mod image_args;
 mod lab;
 mod lab_view;

@@ -10,10 +10,12 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
+use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use sha2::{Digest, Sha256};
 
+use crate::build_times;
 use crate::engine::{Engine, LABEL_IMAGE};
 use crate::flavour::Flavour;
 use crate::paths;
@@ -242,9 +244,15 @@ async fn ensure_host_locked(engine: &Engine, progress: &Progress) -> Result<Stri
 async fn ensure_admin_locked(engine: &Engine, host: &str, flavour: &Flavour, progress: &Progress) -> Result<String> {
     let mut context = BuildContext::from_dir(&images_dir().join("admin"))?;
     let step = progress.step("building the arcus and memcached binaries (cargo build --release)");
+    let started = Instant::now();
+    let before = modified(&paths::target_dir().join("release"));
     // off the async threads: `lab up` starts the hosts meanwhile
     let bins = tokio::task::spawn_blocking(build_binaries).await??;
     step.done();
+    if modified(&bins) != before {
+        // a time only for a build that made something: cargo finding all fresh says nothing
+        build_times::record(&paths::state_dir(), build_times::BINARIES, started.elapsed());
+    }
     context.add_file("arcus/bin/arcus", &bins.join("arcus"))?;
     match flavour {
         Flavour::Reference => context.add_file("arcus/bin/memcached", &bins.join("memcached"))?,
@@ -314,6 +322,7 @@ async fn ensure_base(engine: &Engine, progress: &Progress) -> Result<String> {
         return Ok(reference);
     }
     ensure_mmdebstrap(progress)?;
+    let started = Instant::now();
     let step = progress.step(format!("building the base rootfs (mmdebstrap bookworm) → {reference}"));
     let cache = paths::state_dir().join("cache");
     std::fs::create_dir_all(&cache).with_context(|| format!("create {}", cache.display()))?;
@@ -343,6 +352,7 @@ async fn ensure_base(engine: &Engine, progress: &Progress) -> Result<String> {
     engine.import_rootfs(&tarball, "arcus-lab/base", &tag, changes).await?;
     let _ = std::fs::remove_file(&tarball);
     step.done();
+    build_times::record(&paths::state_dir(), "base", started.elapsed());
     Ok(reference)
 }
 
@@ -360,10 +370,12 @@ async fn build_if_missing(
         return Ok(reference);
     }
     let step = progress.step(format!("building {reference}"));
+    let started = Instant::now();
     let labels = HashMap::from([(LABEL_IMAGE.to_string(), kind.to_string())]);
     let args = HashMap::from([(parent_arg.to_string(), parent.to_string())]);
     engine.build_image(tar, &reference, args, labels, |line| show_build_line(&step, line)).await?;
     step.done();
+    build_times::record(&paths::state_dir(), kind, started.elapsed());
     Ok(reference)
 }
 
@@ -511,6 +523,7 @@ fn ensure_mmdebstrap(progress: &Progress) -> Result<()> {
     // apt's output goes to a log: its dozens of lines would drown the progress display
     let log = paths::state_dir().join("apt-mmdebstrap.log");
     let step = progress.step("mmdebstrap is missing: installing it (apt-get install -y mmdebstrap)");
+    let started = Instant::now();
     eprintln!("mmdebstrap is missing: installing it with apt-get (its output: {})", log.display());
     for args in [&["update", "-qq"][..], &["install", "-y", "-qq", "mmdebstrap"][..]] {
         let mut apt = Command::new("apt-get");
@@ -520,7 +533,13 @@ fn ensure_mmdebstrap(progress: &Progress) -> Result<()> {
         })?;
     }
     step.done();
+    build_times::record(&paths::state_dir(), build_times::MMDEBSTRAP, started.elapsed());
     Ok(())
+}
+
+/// When the release binaries were last written (None: not built).
+fn modified(release: &Path) -> Option<std::time::SystemTime> {
+    std::fs::metadata(release.join("memcached")).and_then(|m| m.modified()).ok()
 }
 
 /// Runs `cmd` with its stdout and stderr appended to `log`; a failure names the log and shows

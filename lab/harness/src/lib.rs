@@ -3,7 +3,8 @@
 //!
 //! - `engine` (every Docker call), `images` (base/host/admin images); beside them the utilities
 //!   `paths`, `progress`, `wait` (bounded polling), `timing` (the profile, from `arcus-facts`),
-//!   `flavour` (reference node or a user's Arcus), `interrupt` (SIGINT, SIGTERM, SIGHUP)
+//!   `flavour` (reference node or a user's Arcus), `interrupt` (SIGINT, SIGTERM, SIGHUP),
+//!   `build_times` (how long the images and binaries took here last)
 //! - `lab`: typed hosts, the topology, run ids and ownership, the address guard, lifecycle
 //! - `probe`: read-only looks (ZooKeeper modes, tree and sessions; node processes and replies)
 //! - `keys`: a scenario step's keys, typed, with their places in the file (for declarations)
@@ -14,6 +15,7 @@
 //!
 //! `fixture` (single-container test fixtures) uses `lab` and `images`.
 
+pub mod build_times;
 pub mod cloud;
 pub mod engine;
 pub mod fault;
