@@ -152,7 +152,7 @@ impl LabView {
         line("ZooKeeper ensemble; the connect string for a client on this machine:".into());
         line(format!("  {}", self.zookeeper.connect));
         for m in &self.zookeeper.members {
-            line(format!("  {:<12} {:<18} {}", m.host, m.addr, m.mode.as_deref().unwrap_or("not serving")));
+            line(format!("  {:<12} {:<21} {}", m.host, m.addr, m.mode.as_deref().unwrap_or("not serving")));
         }
         for s in &self.services {
             let online = match s.online {
@@ -166,7 +166,7 @@ impl LabView {
                     Some(false) => "offline",
                     None => "",
                 };
-                line(format!("  {:<12} {:<18} {state}", n.host, n.addr));
+                line(format!("  {:<12} {:<21} {state}", n.host, n.addr));
             }
         }
         line(String::new());
