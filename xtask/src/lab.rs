@@ -9,8 +9,10 @@ use arcus_lab::cloud::{self, Level, Step, UpOptions};
 use arcus_lab::lab::{self as labs, LabError};
 use arcus_lab::probe::zk::{self, Modes};
 use arcus_lab::scenario::{self, RunOptions};
-use arcus_lab::{Engine, Flavour, Lab, LabSpec, Owner, Progress, RunId, Timing, Topology};
+use arcus_lab::{Engine, Lab, LabSpec, Owner, Progress, RunId, Timing, Topology};
 use clap::{Args, Subcommand};
+
+use crate::flavour_args::FlavourArgs;
 
 #[derive(Subcommand)]
 pub enum LabCommand {
@@ -45,10 +47,8 @@ pub struct RunArgs {
     /// Timing profile: fast (tickTime 500) or seed (the runbook's 2000).
     #[arg(long, default_value = "fast", value_parser = Timing::parse)]
     profile: Timing,
-    /// Use a user's arcus-memcached install prefix (bin/memcached, lib/) instead of the reference
-    /// node (default: $ARCUS_PREFIX if set).
-    #[arg(long, value_name = "PREFIX")]
-    arcus: Option<PathBuf>,
+    #[command(flatten)]
+    flavour: FlavourArgs,
     /// When a step fails, leave that lab up and print how to reach it and how to remove it.
     #[arg(long)]
     keep_on_failure: bool,
@@ -68,9 +68,8 @@ pub struct UpArgs {
     /// Timing profile written into zoo.cfg: fast (tickTime 500, sessions 1-10 s) or seed (the runbook's 2000).
     #[arg(long, default_value = "fast", value_parser = Timing::parse)]
     profile: Timing,
-    /// Use a user's arcus-memcached install prefix (bin/memcached, lib/) instead of the reference node.
-    #[arg(long, value_name = "PREFIX")]
-    arcus: Option<PathBuf>,
+    #[command(flatten)]
+    flavour: FlavourArgs,
     #[command(flatten)]
     topology: TopologyArgs,
 }
@@ -165,8 +164,8 @@ async fn up(args: UpArgs) -> Result<ExitCode> {
         None => RunId::fresh(),
     };
     let topology = args.topology.topology()?;
-    let flavour = Flavour::from_option(args.arcus.as_deref())?;
     let engine = Engine::connect().await?;
+    let flavour = args.flavour.flavour(&engine, &Progress::stderr()).await?;
     let level = if args.bare { Level::Bare } else { Level::Runbook(args.until.unwrap_or(Step::List)) };
     let lab = LabSpec { run: run.clone(), owner: Owner::Kept, flavour, timing: args.profile, topology };
     let options = UpOptions { lab, level };
@@ -274,7 +273,7 @@ async fn run_scenarios(args: RunArgs) -> Result<ExitCode> {
     let options = RunOptions {
         snapshots: arcus_lab::paths::snapshots_dir(),
         timing: args.profile,
-        flavour: Flavour::from_option(args.arcus.as_deref())?,
+        flavour: args.flavour.flavour(&Engine::connect().await?, &Progress::stderr()).await?,
         keep_on_failure: args.keep_on_failure,
     };
     let mut failed = 0;

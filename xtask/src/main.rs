@@ -1,9 +1,11 @@
 //! `cargo xtask`: the lab's command line for people and CI. This file only parses and
 //! dispatches; each command lives in its own module.
 
+mod arcus;
 mod bench;
 mod bench_node;
 mod doctor;
+mod flavour_args;
 mod lab;
 mod test;
 
@@ -27,6 +29,9 @@ enum Command {
     Lab(lab::LabCommand),
     /// Check the machine: Docker engine, API version, mmdebstrap, disk, stale labs.
     Doctor,
+    /// Real arcus-memcached: build a source checkout into a prefix the lab can run.
+    #[command(subcommand)]
+    Arcus(arcus::ArcusCommand),
     /// Benchmarks (figures, never pass/fail).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -47,6 +52,7 @@ fn main() -> std::process::ExitCode {
         match cli.command {
             Command::Lab(cmd) => lab::run(cmd).await,
             Command::Doctor => doctor::run().await,
+            Command::Arcus(cmd) => arcus::run(cmd).await,
             Command::Bench(cmd) => bench::run(cmd).await,
             Command::Test(args) => test::run(args).await,
         }
