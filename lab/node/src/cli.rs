@@ -54,9 +54,9 @@ pub struct Args {
     /// ZooKeeper session timeout in seconds (10..2000, else 30)
     #[arg(short = 'o')]
     pub zk_timeout: Option<i64>,
-    /// interface to listen on
-    #[arg(short = 'l', default_value = "0.0.0.0")]
-    pub listen: String,
+    /// interface to listen on (default: every IPv4 and IPv6 address)
+    #[arg(short = 'l')]
+    pub listen: Option<String>,
     /// max item size (k and m suffixes)
     #[arg(short = 'I', default_value = "1m", value_parser = parse_size)]
     pub item_size: usize,
@@ -83,7 +83,7 @@ impl Args {
     }
 }
 
-fn parse_size(s: &str) -> Result<usize, String> {
+pub fn parse_size(s: &str) -> Result<usize, String> {
     let (digits, unit) = match s.as_bytes().last() {
         Some(b'k' | b'K') => (&s[..s.len() - 1], 1024),
         Some(b'm' | b'M') => (&s[..s.len() - 1], 1024 * 1024),

@@ -7,10 +7,11 @@ mod daemon;
 mod log;
 mod protocol;
 mod server;
+mod startup_log;
 mod state;
 mod store;
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -56,14 +57,16 @@ fn main() {
 }
 
 async fn run(args: cli::Args) -> i32 {
-    let ip: IpAddr = match args.listen.parse() {
+    let ip: Option<IpAddr> = match args.listen.as_deref().map(str::parse).transpose() {
         Ok(ip) => ip,
         Err(_) => {
-            log!("invalid listen address {}", args.listen);
+            log!("invalid listen address {}", args.listen.as_deref().unwrap_or_default());
             return 1;
         }
     };
-    let listener = match server::bind(SocketAddr::new(ip, args.port), args.backlog) {
+    let raw_args: Vec<String> = std::env::args().skip(1).collect();
+    startup_log::engine(&raw_args, args.threads, args.verbose);
+    let listeners = match server::bind(ip, args.port, args.backlog) {
         Ok(l) => l,
         Err(e) => {
             log!("failed to listen on TCP port {}: {e}", args.port);
@@ -71,6 +74,7 @@ async fn run(args: cli::Args) -> i32 {
             return 71;
         }
     };
+    startup_log::listening(&listeners.iter().filter_map(|l| l.local_addr().ok()).collect::<Vec<_>>());
     let (serving, _) = watch::channel(false);
     let (stop, _) = watch::channel(None);
     let (requests_tx, requests) = tokio::sync::mpsc::channel(8);
@@ -104,7 +108,7 @@ async fn run(args: cli::Args) -> i32 {
         serving,
         stop,
     });
-    let acceptor = tokio::spawn(server::accept_loop(listener, state.clone()));
+    let acceptor = tokio::spawn(server::accept_loop(listeners, state.clone()));
     tokio::spawn(heartbeat(state.clone()));
     let cluster = match &args.zookeeper {
         None => {

@@ -2,7 +2,7 @@
 //! connection's read-parse-reply loop (pipelined: replies are written once the buffer is parsed).
 
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -15,16 +15,44 @@ use crate::state::{bump, State};
 
 const READ_CHUNK: usize = 16 * 1024;
 
-/// Binds and listens on `addr` with memcached's options (address reuse, the `-b` backlog).
-pub fn bind(addr: SocketAddr, backlog: u32) -> io::Result<TcpListener> {
+/// Binds and listens with memcached's options (address reuse, the `-b` backlog): on `ip` if
+/// `-l` gave one, else on every IPv4 and (where the host has IPv6) every IPv6 address, one socket
+/// each, as memcached's passive getaddrinfo does.
+pub fn bind(ip: Option<IpAddr>, port: u16, backlog: u32) -> io::Result<Vec<TcpListener>> {
+    let Some(ip) = ip else {
+        let mut listeners = vec![bind_one(SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), port), backlog)?];
+        match bind_one(SocketAddr::new(Ipv6Addr::UNSPECIFIED.into(), port), backlog) {
+            Ok(v6) => listeners.push(v6),
+            // no IPv6 on this host: IPv4 only, as getaddrinfo would answer
+            Err(e) if e.raw_os_error() == Some(nix::libc::EAFNOSUPPORT) || e.kind() == io::ErrorKind::AddrNotAvailable => {}
+            Err(e) => return Err(e),
+        }
+        return Ok(listeners);
+    };
+    Ok(vec![bind_one(SocketAddr::new(ip, port), backlog)?])
+}
+
+fn bind_one(addr: SocketAddr, backlog: u32) -> io::Result<TcpListener> {
     let socket = if addr.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
     socket.set_reuseaddr(true)?;
+    if addr.is_ipv6() {
+        // the IPv4 socket has the IPv4 addresses: this one only IPv6's
+        nix::sys::socket::setsockopt(&socket, nix::sys::socket::sockopt::Ipv6V6Only, &true)?;
+    }
     socket.bind(addr)?;
     socket.listen(backlog)
 }
 
-/// Accepts connections until the task is dropped.
-pub async fn accept_loop(listener: TcpListener, state: Arc<State>) {
+/// Accepts connections on every listener until the task is dropped.
+pub async fn accept_loop(listeners: Vec<TcpListener>, state: Arc<State>) {
+    let mut loops = tokio::task::JoinSet::new();
+    for listener in listeners {
+        loops.spawn(accept_on(listener, state.clone()));
+    }
+    while loops.join_next().await.is_some() {}
+}
+
+async fn accept_on(listener: TcpListener, state: Arc<State>) {
     loop {
         let (stream, _) = match listener.accept().await {
             Ok(conn) => conn,
