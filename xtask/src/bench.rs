@@ -6,9 +6,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use arcus_lab::cloud::{self, Level, Step, UpOptions};
+use arcus_lab::interrupt::{self, Interrupted};
 use arcus_lab::lab as labs;
 use arcus_lab::{Engine, LabSpec, Progress, Topology};
 use clap::Subcommand;
+
+use crate::child;
 
 #[derive(Subcommand)]
 pub enum BenchCommand {
@@ -27,21 +30,35 @@ pub enum BenchCommand {
         runs: usize,
         #[command(flatten)]
         topology: crate::lab::TopologyArgs,
+        #[command(flatten)]
+        images: crate::image_args::ImageArgs,
     },
     /// Wall time of the whole scenario suite (as `cargo xtask test` runs it, in parallel) and of
     /// each scenario.
-    Suite,
+    Suite {
+        #[command(flatten)]
+        images: crate::image_args::ImageArgs,
+    },
     /// memcaslap against the reference node and Debian's memcached at the same -t/-c/-m, alternating.
     Node(crate::bench_node::BenchNodeArgs),
+    /// The lab's lifecycle over and over through `cargo xtask lab ...` (up/down pairs, SIGINT during
+    /// `lab up` and `lab run`, two labs at once), counting what each left behind, then the scenario
+    /// suite several times in a row with its failures → target/arcus-lab/bench/soak.json.
+    Soak(crate::bench_soak::SoakArgs),
 }
 
 pub async fn run(cmd: BenchCommand) -> Result<ExitCode> {
     match cmd {
-        BenchCommand::LabUp { warm_only, cloud, runs, topology } => {
+        BenchCommand::LabUp { warm_only, cloud, runs, topology, images } => {
+            images.apply();
             lab_up(warm_only, cloud, runs, topology.topology()?).await
         }
-        BenchCommand::Suite => suite().await,
+        BenchCommand::Suite { images } => {
+            images.apply();
+            suite().await
+        }
         BenchCommand::Node(args) => crate::bench_node::run(args).await.map(|()| ExitCode::SUCCESS),
+        BenchCommand::Soak(args) => crate::bench_soak::run(args).await,
     }
 }
 
@@ -114,7 +131,7 @@ async fn lab_up(warm_only: bool, cloud: bool, runs: usize, topology: Topology) -
 /// How fast this machine is, to compare `lab up` figures taken on different machines (they were
 /// 5.0 s and 9.6 s for the same commit on two machines of the same kind): the best of three runs
 /// of a fixed single-core workload, a million iterations of a `sh` loop.
-fn machine_reference() -> Result<f64> {
+pub fn machine_reference() -> Result<f64> {
     let mut best = f64::INFINITY;
     for _ in 0..3 {
         let started = Instant::now();
@@ -135,16 +152,21 @@ async fn time_up(engine: &Engine, level: Level, topology: &Topology) -> Result<(
     lab.topology = topology.clone();
     let options = UpOptions { lab, level };
     let started = Instant::now();
+    // an interrupt during up removes what up made; one during the measure, the lab
     let lab = cloud::up(engine, &options, &Progress::stderr()).await?;
     let took = started.elapsed();
-    tokio::time::sleep(Duration::from_secs(1)).await; // idle on purpose: this is what is measured
-    let mut memory = Vec::new();
-    for host in lab.cache_hosts() {
-        let bytes = engine.memory_usage(&host.container).await?;
-        memory.push((topology.is_zk_member(host.name), bytes as f64 / (1u64 << 20) as f64));
-    }
-    labs::down(engine, &lab.run).await?;
-    Ok((took, memory))
+    let measured = interrupt::or_interrupt(async {
+        tokio::time::sleep(Duration::from_secs(1)).await; // idle on purpose: this is what is measured
+        let mut memory = Vec::new();
+        for host in lab.cache_hosts() {
+            let bytes = engine.memory_usage(&host.container).await?;
+            memory.push((topology.is_zk_member(host.name), bytes as f64 / (1u64 << 20) as f64));
+        }
+        anyhow::Ok(memory)
+    })
+    .await;
+    labs::undo(engine, &options.lab).await?;
+    Ok((took, measured??))
 }
 
 /// The mean of the hosts' memory that are (or are not) ZooKeeper members; `None` when there is none.
@@ -153,16 +175,38 @@ fn mean_of(memory: &[(bool, f64)], members: bool) -> Option<f64> {
     (!picked.is_empty()).then(|| picked.iter().sum::<f64>() / picked.len() as f64)
 }
 
-/// Runs the conformance crate under nextest and reads each scenario's time from its result lines.
-async fn suite() -> Result<ExitCode> {
+/// One run of the scenario suite under nextest.
+pub struct SuiteRun {
+    pub wall_seconds: f64,
+    pub passed: bool,
+    /// Each scenario: name, nextest's result (`PASS`, `FAIL`, `TIMEOUT`), seconds.
+    pub scenarios: Vec<(String, String, f64)>,
+    /// nextest's output, stdout and stderr.
+    pub text: String,
+}
+
+/// Runs the conformance crate under nextest (signals passed on; what an interrupted test left is
+/// removed) and reads each scenario's time from its result lines.
+pub async fn run_suite() -> Result<SuiteRun> {
+    let engine = Engine::connect().await?;
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let started = Instant::now();
-    let out = std::process::Command::new(cargo)
+    let before = child::runs(&engine).await?;
+    let mut nextest = tokio::process::Command::new(cargo);
+    nextest
         .current_dir(arcus_lab::paths::workspace_root())
         .args(["nextest", "run", "-p", "conformance", "--no-fail-fast", "--color", "never"])
-        .output()
-        .context("run cargo nextest -p conformance")?;
-    let wall = started.elapsed().as_secs_f64();
+        .envs(arcus_lab::images::base_image_env())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let out = child::run_passing_signals(&mut nextest, "cargo nextest run -p conformance").await?;
+    if let Some(signal) = interrupt::received() {
+        for lab in child::remove_abandoned_since(&engine, &before).await? {
+            eprintln!("removed lab {} that an interrupted scenario left ({})", lab.run, lab.state());
+        }
+        return Err(Interrupted { signal }).context("the scenario suite");
+    }
+    let wall_seconds = started.elapsed().as_secs_f64();
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     // e.g. `        PASS [  12.345s] ( 1/9) conformance::scenarios s01_runbook`
     let mut scenarios = Vec::new();
@@ -180,19 +224,20 @@ async fn suite() -> Result<ExitCode> {
         scenarios.push((name, status.to_string(), seconds));
     }
     scenarios.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(SuiteRun { wall_seconds, passed: out.status.success(), scenarios, text })
+}
+
+/// Wall time of the scenario suite and of each scenario → suite.json.
+async fn suite() -> Result<ExitCode> {
+    let SuiteRun { wall_seconds: wall, passed, scenarios, .. } = run_suite().await?;
     println!("{:<34} {:>7} {:>9}", "scenario", "result", "seconds");
     for (name, status, seconds) in &scenarios {
         println!("{name:<34} {status:>7} {seconds:>9.1}");
     }
-    println!(
-        "{:<34} {:>7} {:>9.1}",
-        "whole suite (wall, incl. build)",
-        if out.status.success() { "PASS" } else { "FAIL" },
-        wall
-    );
+    println!("{:<34} {:>7} {:>9.1}", "whole suite (wall, incl. build)", if passed { "PASS" } else { "FAIL" }, wall);
     let json = serde_json::json!({
         "wall_seconds": wall,
-        "passed": out.status.success(),
+        "passed": passed,
         "scenarios": scenarios.iter().map(|(n, s, t)| serde_json::json!({"name": n, "result": s, "seconds": t})).collect::<Vec<_>>(),
     });
     let dir = arcus_lab::paths::state_dir().join("bench");
@@ -200,5 +245,5 @@ async fn suite() -> Result<ExitCode> {
     let file = dir.join("suite.json");
     std::fs::write(&file, serde_json::to_string_pretty(&json)?).with_context(|| format!("write {}", file.display()))?;
     println!("written to {}", file.display());
-    Ok(if out.status.success() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if passed { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

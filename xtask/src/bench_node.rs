@@ -80,6 +80,10 @@ fn bench(args: &BenchNodeArgs) -> Result<()> {
     ];
     for run in 0..args.runs {
         for server in servers.iter_mut() {
+            // main listens for signals: stop here (the servers are killed as they drop)
+            if let Some(signal) = arcus_lab::interrupt::received() {
+                return Err(arcus_lab::interrupt::Interrupted { signal }.into());
+            }
             let tps = memcaslap(server.port, args).with_context(|| format!("memcaslap against {}", server.name))?;
             eprintln!("run {}: {:<24} {:>10.0} ops/s", run + 1, server.name, tps);
             server.tps.push(tps);

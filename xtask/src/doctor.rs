@@ -3,8 +3,12 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
+use arcus_lab::images::{BaseSource, BaseSourceError};
 use arcus_lab::lab as labs;
 use arcus_lab::Engine;
+
+/// Where mmdebstrap finds the Debian archive's keys on a host that is not Debian.
+const DEBIAN_KEYRING: &str = "/usr/share/keyrings/debian-archive-keyring.gpg";
 
 pub async fn run() -> Result<ExitCode> {
     let mut problems = 0;
@@ -28,11 +32,11 @@ pub async fn run() -> Result<ExitCode> {
                 format!("API version {api} (negotiated)"),
                 "the lab needs API 1.41 or newer: upgrade the Docker engine",
             );
-            match labs::list_runs(&engine).await {
-                Ok(runs) => {
+            match labs::labs(&engine).await {
+                Ok(labs) => {
                     let stale: Vec<String> =
-                        runs.iter().filter(|(_, o)| labs::is_abandoned(o)).map(|(r, _)| r.to_string()).collect();
-                    let kept = runs.iter().filter(|(_, o)| o == "kept").count();
+                        labs.iter().filter(|l| l.state().is_abandoned()).map(|l| l.run.to_string()).collect();
+                    let kept = labs.iter().filter(|l| l.state() == labs::LabState::Kept).count();
                     report(
                         kept == 0,
                         format!("{kept} lab(s) kept by `lab up`"),
@@ -59,12 +63,46 @@ pub async fn run() -> Result<ExitCode> {
             "start the daemon (service docker start) or point DOCKER_HOST at a running engine",
         ),
     }
-    let mmdebstrap = std::process::Command::new("mmdebstrap").arg("--version").output().is_ok();
-    report(
-        mmdebstrap,
-        "mmdebstrap on the PATH".into(),
-        "apt-get install -y mmdebstrap (lab up installs it itself when run as root on Debian)",
-    );
+    // which way to the base image `lab up` will take, and what that way needs
+    let base = BaseSource::chosen();
+    match &base {
+        Ok(source) => report(true, format!("base image: {}", source.describe()), ""),
+        Err(BaseSourceError::NoWay { apt }) => report(
+            false,
+            format!("base image: no way to it ({apt} has no Debian bookworm apt entry, and no other way is given)"),
+            "one of:\n        \
+             a local Debian bookworm image (never pulled): cargo xtask lab up --base-image IMAGE (or export ARCUS_LAB_BASE_IMAGE=IMAGE)\n        \
+             a Debian mirror for mmdebstrap: export ARCUS_LAB_DEBIAN_MIRROR=http://HOST/debian, with mmdebstrap and debian-archive-keyring installed",
+        ),
+        Err(e) => report(false, format!("base image: {e}"), "fix or unset ARCUS_LAB_DEBIAN_MIRROR"),
+    }
+    if let Ok(BaseSource::Image(image)) = &base {
+        let present = match Engine::connect().await {
+            Ok(engine) => engine.image_id(image).await.ok().flatten().is_some(),
+            Err(_) => false,
+        };
+        report(
+            present,
+            format!("base image {image} on this engine"),
+            &format!(
+                "the lab never pulls it: docker load -i FILE (an image saved elsewhere), or docker tag ID {image}"
+            ),
+        );
+    } else {
+        let mmdebstrap = std::process::Command::new("mmdebstrap").arg("--version").output().is_ok();
+        report(
+            mmdebstrap,
+            "mmdebstrap on the PATH".into(),
+            "apt-get install -y mmdebstrap (lab up installs it itself when run as root on Debian)",
+        );
+    }
+    if let Ok(BaseSource::Mirror(_)) = &base {
+        report(
+            std::path::Path::new(DEBIAN_KEYRING).exists(),
+            format!("{DEBIAN_KEYRING} (mmdebstrap checks the mirror's signatures with it)"),
+            "install debian-archive-keyring (apt-get, pacman; Fedora: dnf install debian-keyring)",
+        );
+    }
     let free = free_gib(&arcus_lab::paths::workspace_root());
     report(
         free >= 5.0,

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use arcus_lab::cloud::{self, Level, Step, UpOptions};
+use arcus_lab::interrupt::Interrupted;
 use arcus_lab::lab::{self as labs, LabError};
 use arcus_lab::probe::zk::{self, Modes};
 use arcus_lab::scenario::{self, RunOptions};
@@ -52,10 +53,14 @@ pub struct RunArgs {
     /// When a step fails, leave that lab up and print how to reach it and how to remove it.
     #[arg(long)]
     keep_on_failure: bool,
+    #[command(flatten)]
+    images: crate::image_args::ImageArgs,
 }
 
 #[derive(Args)]
 pub struct UpArgs {
+    #[command(flatten)]
+    images: crate::image_args::ImageArgs,
     /// Run id (letters, digits, '_', '.', '-'); default: a fresh one, remembered as the current lab.
     #[arg(long)]
     run: Option<String>,
@@ -159,6 +164,7 @@ pub async fn run(cmd: LabCommand) -> Result<ExitCode> {
 }
 
 async fn up(args: UpArgs) -> Result<ExitCode> {
+    args.images.apply();
     let run = match &args.run {
         Some(id) => RunId::parse(id)?,
         None => RunId::fresh(),
@@ -167,36 +173,31 @@ async fn up(args: UpArgs) -> Result<ExitCode> {
     let engine = Engine::connect().await?;
     let flavour = args.flavour.flavour(&engine, &Progress::stderr()).await?;
     let level = if args.bare { Level::Bare } else { Level::Runbook(args.until.unwrap_or(Step::List)) };
-    let lab = LabSpec { run: run.clone(), owner: Owner::Kept, flavour, timing: args.profile, topology };
+    let lab =
+        LabSpec { run: run.clone(), owner: Owner::Kept, flavour, timing: args.profile, topology, ..LabSpec::owned() };
     let options = UpOptions { lab, level };
-    let progress = Progress::stderr();
-    tokio::select! {
-        lab = cloud::up(&engine, &options, &progress) => {
-            let lab = lab?;
-            if args.run.is_none() {
-                set_current(&run)?;
-            }
-            print_lab(&lab).await?;
-            if level != Level::Bare {
-                print_cloud(&lab).await?;
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        _ = tokio::signal::ctrl_c() => {
-            eprintln!("\ninterrupted: removing what `lab up` created for run {run}");
-            labs::down(&engine, &run).await?;
-            Ok(ExitCode::from(130))
-        }
+    // on an interrupt (main listens) cloud::up removes what it made and says so with the signal
+    let lab = cloud::up(&engine, &options, &Progress::stderr()).await.map_err(|e| match Interrupted::in_chain(&e) {
+        Some(_) => e.context(format!("lab up (run {run}): what it had made is removed")),
+        None => e,
+    })?;
+    if args.run.is_none() {
+        set_current(&run)?;
     }
+    print_lab(&lab).await?;
+    if level != Level::Bare {
+        print_cloud(&lab).await?;
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn down(args: DownArgs) -> Result<ExitCode> {
     let engine = Engine::connect().await?;
     let runs = if args.all {
-        labs::list_runs(&engine).await?.into_iter().map(|(run, _)| run).collect()
+        labs::labs(&engine).await?.into_iter().map(|lab| lab.run).collect()
     } else {
         let run = chosen_run(args.run.as_deref())?;
-        if !labs::list_runs(&engine).await?.iter().any(|(r, _)| *r == run) {
+        if !labs::labs(&engine).await?.iter().any(|lab| lab.run == run) {
             return Err(LabError::UnknownRun(run.to_string()).into());
         }
         vec![run]
@@ -217,18 +218,24 @@ async fn down(args: DownArgs) -> Result<ExitCode> {
 async fn status(args: StatusArgs) -> Result<ExitCode> {
     let engine = Engine::connect().await?;
     if args.all || (args.run.is_none() && current().is_none()) {
-        let runs = labs::list_runs(&engine).await?;
-        if runs.is_empty() {
+        let labs = labs::labs(&engine).await?;
+        if labs.is_empty() {
             println!("no lab on this engine");
         }
-        for (run, owner) in runs {
-            let mark = if current().as_ref() == Some(&run) { " (current)" } else { "" };
-            println!("{run}{mark}  owner {owner}");
+        for lab in labs {
+            let mark = if current().as_ref() == Some(&lab.run) { " (current)" } else { "" };
+            println!("{}{mark}  {}", lab.run, lab.state());
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let lab = Lab::attach(&engine, &chosen_run(args.run.as_deref())?).await?;
-    print_lab(&lab).await?;
+    let run = chosen_run(args.run.as_deref())?;
+    let info = labs::labs(&engine).await?.into_iter().find(|lab| lab.run == run);
+    let info = info.ok_or_else(|| LabError::UnknownRun(run.to_string()))?;
+    println!("{run}  {}", info.state());
+    match Lab::attach(&engine, &run).await {
+        Ok(lab) => print_lab(&lab).await?,
+        Err(_) => println!("(no hosts: only its network or markers are left)"),
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -260,8 +267,8 @@ async fn gc() -> Result<ExitCode> {
     if removed.is_empty() {
         println!("no abandoned lab");
     }
-    for run in removed {
-        println!("removed abandoned lab {run}");
+    for lab in removed {
+        println!("removed abandoned lab {} ({})", lab.run, lab.state());
     }
     for image in arcus_lab::images::prune(&engine).await? {
         println!("removed outdated image {image}");
@@ -270,28 +277,41 @@ async fn gc() -> Result<ExitCode> {
 }
 
 async fn run_scenarios(args: RunArgs) -> Result<ExitCode> {
+    args.images.apply();
     let options = RunOptions {
         snapshots: arcus_lab::paths::snapshots_dir(),
         timing: args.profile,
         flavour: args.flavour.flavour(&Engine::connect().await?, &Progress::stderr()).await?,
         keep_on_failure: args.keep_on_failure,
     };
-    let mut failed = 0;
+    // every file is found and checked before the first lab starts
+    let mut scenarios = Vec::new();
     for name in &args.scenarios {
         let file = scenario_file(name)?;
-        let scenario = scenario::parse(&file)?;
-        eprintln!("==> {} ({})", scenario.title, file.display());
-        match scenario::run(&scenario, &options).await {
+        scenarios.push((name, scenario::parse(&file)?));
+    }
+    let mut failed = 0;
+    for (done, (name, scenario)) in scenarios.iter().enumerate() {
+        eprintln!("==> {} ({})", scenario.title, scenario.file.display());
+        match scenario::run(scenario, &options).await {
             Ok(report) => {
                 println!("PASS {name} in {:.1?}; run directory {}", report.elapsed, report.run_dir.display())
             }
-            Err(e) => {
-                failed += 1;
-                println!("FAIL {name}: {e:#}");
-            }
+            Err(e) => match Interrupted::in_chain(&e) {
+                Some(interrupted) => {
+                    println!("INTERRUPTED {name}: {e:#}");
+                    let not_run = scenarios.len() - done - 1;
+                    println!("{} passed, {failed} failed, 1 interrupted, {not_run} not run", done - failed);
+                    return Ok(ExitCode::from(interrupted.signal.exit_code()));
+                }
+                None => {
+                    failed += 1;
+                    println!("FAIL {name}: {e:#}");
+                }
+            },
         }
     }
-    println!("{} passed, {failed} failed", args.scenarios.len() - failed);
+    println!("{} passed, {failed} failed", scenarios.len() - failed);
     Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 

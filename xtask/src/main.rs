@@ -4,11 +4,16 @@
 mod arcus;
 mod bench;
 mod bench_node;
+mod bench_soak;
+mod child;
+mod ci;
 mod doctor;
 mod flavour_args;
+mod image_args;
 mod lab;
 mod test;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -37,6 +42,9 @@ enum Command {
     Bench(bench::BenchCommand),
     /// Build the images, then run the whole test suite with cargo-nextest.
     Test(test::TestArgs),
+    /// What CI needs besides `test`: the image references (its cache key), a summary of the runs.
+    #[command(subcommand)]
+    Ci(ci::CiCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -48,20 +56,32 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
+    // the commands that make labs or run what makes them clean up on SIGINT, SIGTERM and SIGHUP
+    let cleans_up = matches!(
+        cli.command,
+        Command::Lab(lab::LabCommand::Up(_) | lab::LabCommand::Run(_)) | Command::Test(_) | Command::Bench(_)
+    );
     let result = runtime.block_on(async {
+        if cleans_up {
+            arcus_lab::interrupt::listen().context("listen for SIGINT, SIGTERM and SIGHUP")?;
+        }
         match cli.command {
             Command::Lab(cmd) => lab::run(cmd).await,
             Command::Doctor => doctor::run().await,
             Command::Arcus(cmd) => arcus::run(cmd).await,
             Command::Bench(cmd) => bench::run(cmd).await,
             Command::Test(args) => test::run(args).await,
+            Command::Ci(cmd) => ci::run(cmd).await,
         }
     });
     match result {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
-            std::process::ExitCode::FAILURE
+            match arcus_lab::interrupt::Interrupted::in_chain(&e) {
+                Some(interrupted) => interrupted.signal.exit_code().into(),
+                None => std::process::ExitCode::FAILURE,
+            }
         }
     }
 }

@@ -1,5 +1,5 @@
 //! The only module that calls the Docker engine (bollard): images, networks, containers, exec,
-//! signals, pause, logs, one-shot stats and label-based listing. It negotiates the API version
+//! signals, pause, logs, one-shot stats, marker volumes and label-based listing. It negotiates the API version
 //! (the lab's engine speaks 1.41 at most) and never pulls: every image is built here.
 
 use std::collections::HashMap;
@@ -9,12 +9,12 @@ use std::time::Duration;
 
 use bollard::models::{
     ContainerCreateBody, EndpointIpamConfig, EndpointSettings, HostConfig, Ipam, IpamConfig, NetworkCreateRequest,
-    NetworkingConfig,
+    NetworkingConfig, VolumeCreateRequest,
 };
 use bollard::query_parameters::{
-    BuildImageOptions, CreateContainerOptions, CreateImageOptions, DownloadFromContainerOptions, KillContainerOptions, ListContainersOptions,
-    ListImagesOptions, ListNetworksOptions, LogsOptions, RemoveContainerOptions, RemoveImageOptions, StatsOptions,
-    UploadToContainerOptions,
+    BuildImageOptions, CreateContainerOptions, CreateImageOptions, DownloadFromContainerOptions, KillContainerOptions,
+    ListContainersOptions, ListImagesOptions, ListNetworksOptions, ListVolumesOptions, LogsOptions,
+    RemoveContainerOptions, RemoveImageOptions, RemoveVolumeOptions, StatsOptions, UploadToContainerOptions,
 };
 use bollard::Docker;
 use futures_util::{StreamExt, TryStreamExt};
@@ -83,9 +83,28 @@ pub struct ContainerInfo {
     pub labels: HashMap<String, String>,
 }
 
-/// A labelled network as the engine lists it.
+/// A labelled network as the engine lists it. Names need not be unique on this engine (API 1.41
+/// makes a second network of a name with a warning): remove a network by its id.
 #[derive(Debug, Clone)]
 pub struct NetworkInfo {
+    pub id: String,
+    pub name: String,
+    /// Its IPv4 subnets (`10.213.4.0/24`).
+    pub subnets: Vec<String>,
+    pub labels: HashMap<String, String>,
+}
+
+/// A network the engine has just made.
+#[derive(Debug, Clone)]
+pub struct CreatedNetwork {
+    pub id: String,
+    /// What the engine warned of (another network of the same name), or empty.
+    pub warning: String,
+}
+
+/// A labelled volume as the engine lists it.
+#[derive(Debug, Clone)]
+pub struct VolumeInfo {
     pub name: String,
     pub labels: HashMap<String, String>,
 }
@@ -247,7 +266,7 @@ impl Engine {
             .collect())
     }
 
-    /// Creates a bridge network; an overlapping pool is reported as `Ok(false)` so that the
+    /// Creates a bridge network; an overlapping pool is reported as `Ok(None)` so that the
     /// caller can try another subnet.
     pub async fn create_network(
         &self,
@@ -255,7 +274,7 @@ impl Engine {
         subnet: &str,
         gateway: &str,
         labels: HashMap<String, String>,
-    ) -> Result<bool> {
+    ) -> Result<Option<CreatedNetwork>> {
         let request = NetworkCreateRequest {
             name: name.into(),
             driver: Some("bridge".into()),
@@ -271,8 +290,8 @@ impl Engine {
             ..Default::default()
         };
         match self.docker.create_network(request).await {
-            Ok(_) => Ok(true),
-            Err(e) if e.to_string().contains("overlaps") => Ok(false),
+            Ok(made) => Ok(Some(CreatedNetwork { id: made.id, warning: made.warning })),
+            Err(e) if e.to_string().contains("overlaps") => Ok(None),
             Err(e) => Err(call(format!("create network {name} ({subnet})"))(e)),
         }
     }
@@ -282,15 +301,45 @@ impl Engine {
         let networks = self.docker.list_networks(Some(options)).await.map_err(call("list networks"))?;
         Ok(networks
             .into_iter()
-            .map(|n| NetworkInfo { name: n.name.unwrap_or_default(), labels: n.labels.unwrap_or_default() })
+            .map(|n| NetworkInfo {
+                id: n.id.unwrap_or_default(),
+                name: n.name.unwrap_or_default(),
+                subnets: n.ipam.and_then(|i| i.config).into_iter().flatten().filter_map(|c| c.subnet).collect(),
+                labels: n.labels.unwrap_or_default(),
+            })
             .collect())
     }
 
-    pub async fn remove_network(&self, name: &str) -> Result<()> {
-        match self.docker.remove_network(name).await {
+    /// Removes a network by its id (or a name no other network has); a missing one is fine.
+    pub async fn remove_network(&self, id: &str) -> Result<()> {
+        match self.docker.remove_network(id).await {
             Ok(()) => Ok(()),
             Err(e) if is_not_found(&e) => Ok(()),
-            Err(e) => Err(call(format!("remove network {name}"))(e)),
+            Err(e) => Err(call(format!("remove network {id}"))(e)),
+        }
+    }
+
+    // ---------------------------------------------------------------- volumes
+
+    /// Creates an empty local volume with labels (the lab's markers: nothing mounts them).
+    pub async fn create_volume(&self, name: &str, labels: HashMap<String, String>) -> Result<()> {
+        let request = VolumeCreateRequest { name: Some(name.into()), labels: Some(labels), ..Default::default() };
+        self.docker.create_volume(request).await.map(|_| ()).map_err(call(format!("create volume {name}")))
+    }
+
+    /// Volumes carrying `label` (with `value` if given).
+    pub async fn list_volumes(&self, label: &str, value: Option<&str>) -> Result<Vec<VolumeInfo>> {
+        let options = ListVolumesOptions { filters: Some(label_filter(label, value.unwrap_or(""))) };
+        let list = self.docker.list_volumes(Some(options)).await.map_err(call("list volumes"))?;
+        Ok(list.volumes.into_iter().flatten().map(|v| VolumeInfo { name: v.name, labels: v.labels }).collect())
+    }
+
+    /// Removes a volume; a missing one is fine.
+    pub async fn remove_volume(&self, name: &str) -> Result<()> {
+        match self.docker.remove_volume(name, Some(RemoveVolumeOptions { force: true })).await {
+            Ok(()) => Ok(()),
+            Err(e) if is_not_found(&e) => Ok(()),
+            Err(e) => Err(call(format!("remove volume {name}"))(e)),
         }
     }
 

@@ -7,7 +7,9 @@
 //! run label (the test binary's name and the test process's id, such as
 //! `fixture-admin-tests-4242`: nextest runs each test in a process of its own, and `lab gc` removes
 //! a run id once its owner is gone, so no two processes may share one) and the owner label of the
-//! test process; it is removed when the fixture is dropped.
+//! test process; it is removed when the fixture is dropped, and when the test process gets SIGINT,
+//! SIGTERM or SIGHUP (nextest passes a Ctrl-C on; a timeout sends SIGTERM): the process then removes
+//! it and exits (`crate::interrupt::exit_after`).
 //!
 //! ```ignore
 //! let zk = StandaloneZk::start("fixture-node-tests").await?;    // serving when this returns
@@ -25,6 +27,8 @@ use testcontainers::core::{ExecCommand, WaitFor};
 use testcontainers::runners::AsyncRunner;
 use testcontainers::{ContainerAsync, GenericImage, ImageExt};
 
+use crate::engine::Engine;
+use crate::interrupt;
 use crate::lab::{owner_label, RunId};
 use crate::probe::zk::CLIENT_PORT;
 use crate::wait;
@@ -42,6 +46,8 @@ const TIMING: Timing = Timing::Fast;
 pub struct StandaloneZk {
     container: ContainerAsync<GenericImage>,
     ip: IpAddr,
+    /// Removes the container when a signal comes (withdrawn when the fixture drops).
+    _on_signal: interrupt::ExitAfter,
 }
 
 /// How to start a [`StandaloneZk`]: files to copy in, whether the server runs.
@@ -88,8 +94,15 @@ impl StandaloneZkBuilder {
             request = request.with_copy_to(target, source);
         }
         let container = request.start().await.with_context(|| format!("start a container of {image}"))?;
+        let id = container.id().to_string();
+        let on_signal = interrupt::exit_after(async move {
+            if let Ok(engine) = Engine::connect().await {
+                let _ = engine.remove_container(&id).await;
+            }
+        })
+        .context("listen for SIGINT, SIGTERM and SIGHUP")?;
         let ip = container.get_bridge_ip_address().await.context("the fixture container's bridge IP")?;
-        let zk = StandaloneZk { container, ip };
+        let zk = StandaloneZk { container, ip, _on_signal: on_signal };
         if self.server {
             zk.start_server().await?;
         }

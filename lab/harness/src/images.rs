@@ -57,6 +57,12 @@ pub fn set_base_image_option(image: &str) {
     let _ = BASE_IMAGE_OPTION.set(image.to_string());
 }
 
+/// The environment that gives a child process (the tests `cargo xtask test` starts) this process's
+/// `--base-image`; empty without one (the child then reads the same environment as this process).
+pub fn base_image_env() -> Vec<(&'static str, String)> {
+    BASE_IMAGE_OPTION.get().map(|image| vec![(BASE_IMAGE_ENV, image.clone())]).unwrap_or_default()
+}
+
 /// Where the base rootfs comes from: the first of these that is given.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BaseSource {
@@ -94,7 +100,8 @@ impl BaseSource {
         }
         if let Some(url) = set(DEBIAN_MIRROR_ENV) {
             let scheme = url.split_once("://").map(|(scheme, _)| scheme).unwrap_or("");
-            let scheme_ok = !scheme.is_empty() && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+.-".contains(c));
+            let scheme_ok =
+                !scheme.is_empty() && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+.-".contains(c));
             if !scheme_ok || url.contains(char::is_whitespace) {
                 return Err(BaseSourceError::BadMirror(url));
             }

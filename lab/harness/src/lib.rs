@@ -3,7 +3,7 @@
 //!
 //! - `engine` (every Docker call), `images` (base/host/admin images); beside them the utilities
 //!   `paths`, `progress`, `wait` (bounded polling), `timing` (the profile, from `arcus-facts`),
-//!   `flavour` (reference node or a user's Arcus)
+//!   `flavour` (reference node or a user's Arcus), `interrupt` (SIGINT, SIGTERM, SIGHUP)
 //! - `lab`: typed hosts, the topology, run ids and ownership, the address guard, lifecycle
 //! - `arcus_build`: our recipe that builds a user's arcus-memcached checkout into a prefix
 //! - `probe`: read-only looks (ZooKeeper modes, tree and sessions; node processes and replies)
@@ -22,6 +22,7 @@ pub mod fault;
 pub mod fixture;
 pub mod flavour;
 pub mod images;
+pub mod interrupt;
 pub mod keys;
 pub mod lab;
 pub mod normalize;

@@ -14,6 +14,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("wait", 0),
     ("timing", 0),
     ("flavour", 0),
+    ("interrupt", 0),
     ("images", 1),
     ("lab", 2),
     ("arcus_build", 3),

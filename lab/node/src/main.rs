@@ -4,14 +4,15 @@
 mod cli;
 mod cluster;
 mod daemon;
+mod limits;
 mod log;
 mod protocol;
 mod server;
 mod startup_log;
 mod state;
 mod store;
+mod workers;
 
-use std::net::IpAddr;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -28,7 +29,7 @@ const HB_FAILSTOP_MS: u64 = 60_000;
 
 fn main() {
     let args = cli::parse();
-    log::init(args.syslog(), args.verbose);
+    limits::apply_or_exit(&args);
     if let Err(e) = daemon::drop_privileges(args.user.as_deref()) {
         log!("{e}");
         std::process::exit(e.exit_code());
@@ -41,11 +42,9 @@ fn main() {
             std::process::exit(e.exit_code());
         }
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(args.threads)
-        .enable_all()
-        .build()
-        .context("starting the worker threads");
+    // the main thread's event loop (listeners, ZooKeeper, heartbeat); the -t workers have their own
+    let runtime =
+        tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the main event loop");
     let code = match runtime {
         Ok(rt) => rt.block_on(run(args)),
         Err(e) => {
@@ -57,24 +56,6 @@ fn main() {
 }
 
 async fn run(args: cli::Args) -> i32 {
-    let ip: Option<IpAddr> = match args.listen.as_deref().map(str::parse).transpose() {
-        Ok(ip) => ip,
-        Err(_) => {
-            log!("invalid listen address {}", args.listen.as_deref().unwrap_or_default());
-            return 1;
-        }
-    };
-    let raw_args: Vec<String> = std::env::args().skip(1).collect();
-    startup_log::engine(&raw_args, args.threads, args.verbose);
-    let listeners = match server::bind(ip, args.port, args.backlog) {
-        Ok(l) => l,
-        Err(e) => {
-            log!("failed to listen on TCP port {}: {e}", args.port);
-            log!("shutting down");
-            return 71;
-        }
-    };
-    startup_log::listening(&listeners.iter().filter_map(|l| l.local_addr().ok()).collect::<Vec<_>>());
     let (serving, _) = watch::channel(false);
     let (stop, _) = watch::channel(None);
     let (requests_tx, requests) = tokio::sync::mpsc::channel(8);
@@ -91,15 +72,15 @@ async fn run(args: cli::Args) -> i32 {
         counters: Counters::default(),
         settings: Settings {
             port: args.port,
-            max_conns: args.max_conns,
-            threads: args.threads,
+            max_conns: args.max_conns as usize,
+            threads: args.threads as usize,
             item_max: args.item_size,
             unknown_reply: if args.ascii_scrub() {
                 b"ERROR no matching command\r\n"
             } else {
                 b"ERROR unknown command\r\n"
             },
-            delimiter: args.delimiter.clone().unwrap_or_else(|| ":".into()),
+            delimiter: args.delimiter.to_string(),
             backlog: args.backlog,
         },
         verbosity: AtomicU8::new(args.verbose),
@@ -108,7 +89,25 @@ async fn run(args: cli::Args) -> i32 {
         serving,
         stop,
     });
-    let acceptor = tokio::spawn(server::accept_loop(listeners, state.clone()));
+    let raw_args: Vec<String> = std::env::args().skip(1).collect();
+    startup_log::engine(&raw_args, args.threads as usize, args.verbose);
+    // as memcached: the worker threads, then the listening sockets
+    let workers = match workers::Workers::start(args.threads as usize, &state) {
+        Ok(workers) => Arc::new(workers),
+        Err(e) => {
+            log!("{e}");
+            return e.exit_code();
+        }
+    };
+    let listeners = match server::listen(&args) {
+        Ok(listeners) => listeners,
+        Err(e) => return e.log_failure("TCP", args.port),
+    };
+    startup_log::listening(&listeners.iter().filter_map(|l| l.local_addr().ok()).collect::<Vec<_>>());
+    if let Err(e) = server::check_udp_port(&args) {
+        return e.log_failure("UDP", args.udp_port);
+    }
+    let acceptor = tokio::spawn(server::accept_loop(listeners, state.clone(), workers));
     tokio::spawn(heartbeat(state.clone()));
     let cluster = match &args.zookeeper {
         None => {
@@ -118,10 +117,11 @@ async fn run(args: cli::Args) -> i32 {
         Some(list) => {
             let cfg = cluster::Config {
                 ensemble: list.clone(),
-                port: args.port,
-                memory_mb: args.memory_mb,
+                // a port past 16 bits is named as it listens (arcus-memcached names it as given)
+                port: u16::try_from(args.port).unwrap_or_else(|_| cli::listen_port(args.port).unwrap_or(0)),
+                memory_mb: args.memory_mb as u64,
                 timeout: Duration::from_secs(args.session_timeout_secs()),
-                raw_timeout: args.zk_timeout.unwrap_or(0),
+                raw_timeout: args.zk_timeout.into(),
             };
             match cluster::start(cfg, state.clone(), requests).await {
                 Ok(c) => Some(c),

@@ -466,7 +466,8 @@ fn shutdown(state: &State, t: &[&[u8]], r: &mut Reply) {
         _ => return r.line("CLIENT_ERROR bad command line format"),
     };
     if state.request_stop(Stop::Command(secs)) {
-        log!("shutdown scheduled (time={secs}, dynamic={})", !t.is_empty() as u8);
+        // "dynamic" is the bare `shutdown` (its default delay), as arcus-memcached counts it
+        log!("shutdown scheduled (time={secs}, dynamic={})", t.is_empty() as u8);
         r.line("OK")
     } else {
         r.line("DENIED")

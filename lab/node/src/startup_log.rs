@@ -46,10 +46,6 @@ pub fn heartbeat() {
     log!("Heartbeat thread is running.");
 }
 
-/// The flags that take a value, as arcus-memcached's getopt string has them (the reference node
-/// accepts these; the others are switches).
-const WITH_VALUE: &str = "uEXRUDbmpctzolIe";
-
 /// `cache_size=<bytes>;` for `-m`, `prefix_delimiter=<c>;` for `-D`, `item_size_max=<bytes>;` for
 /// `-I`, in command-line order, then `num_threads=<t>;` and, when verbose, `verbose=<v>;`.
 fn engine_config(raw_args: &[String], threads: usize, verbose: u8) -> String {
@@ -66,11 +62,7 @@ fn engine_config(raw_args: &[String], threads: usize, verbose: u8) -> String {
                     config.push_str(&format!("prefix_delimiter={c};"));
                 }
             }
-            'I' => {
-                if let Ok(size) = crate::cli::parse_size(&value) {
-                    config.push_str(&format!("item_size_max={size};"));
-                }
-            }
+            'I' => config.push_str(&format!("item_size_max={};", crate::cli::item_size(&value))),
             _ => {}
         }
     }
@@ -92,7 +84,7 @@ fn flags_in_order(raw_args: &[String]) -> Vec<(char, String)> {
         }
         let Some(group) = arg.strip_prefix('-') else { continue };
         for (at, flag) in group.char_indices() {
-            if WITH_VALUE.contains(flag) {
+            if flag.is_ascii() && crate::cli::WITH_VALUE.contains(&(flag as u8)) {
                 let attached = &group[at + flag.len_utf8()..];
                 let value = if attached.is_empty() { args.next().cloned().unwrap_or_default() } else { attached.to_string() };
                 out.push((flag, value));

@@ -13,13 +13,13 @@ pub const VERSION: &str = "1.15.0-ref";
 
 /// Settings fixed at start (from the command line).
 pub struct Settings {
-    pub port: u16,
+    pub port: i32,
     pub max_conns: usize,
     pub threads: usize,
     pub item_max: usize,
     pub unknown_reply: &'static [u8],
     pub delimiter: String,
-    pub backlog: u32,
+    pub backlog: i32,
 }
 
 /// memcached's command counters.

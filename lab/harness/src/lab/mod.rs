@@ -1,11 +1,13 @@
 //! The lab: typed hosts on a private network with fixed addresses, identified by a run id, in the
 //! shape its [`Topology`] gives (by default the runbook's four machines `arcus`,
-//! `memcached-1..3`). Lifecycle (`start`, `attach`, `down`, `gc`), `exec` on a host, and the
-//! address guard. It knows nothing of the runbook: the cloud layer (`crate::cloud`) types that.
+//! `memcached-1..3`). Lifecycle (`start`, `attach`, `mark`, `down`, `undo`, `gc`), what each lab on
+//! the engine is ([`LabInfo`]), `exec` on a host, the address guard, and what a lab leaves behind
+//! ([`traces`]). It knows nothing of the runbook: the cloud layer (`crate::cloud`) types that.
 
 mod guard;
 mod run_id;
 mod topology;
+pub mod traces;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -17,7 +19,7 @@ use ipnet::Ipv4Net;
 use tokio::io::AsyncReadExt;
 
 pub use guard::AddressGuard;
-pub use run_id::{is_abandoned, owner_label, Owner, RunId};
+pub use run_id::{owner_alive, owner_label, owner_pid, Maker, Owner, RunId};
 pub use topology::{HostName, Topology, TopologyError, FIRST_NODE_PORT, RUNBOOK_SERVICE};
 
 use crate::engine::{ContainerSpec, Engine, ExecOutput, LABEL_ROLE, LABEL_RUN};
@@ -31,7 +33,7 @@ use crate::wait;
 pub use arcus_facts::labels::HOST as LABEL_HOST;
 /// Label: the host's address (so that a lab can be found again from its containers).
 pub use arcus_facts::labels::IP as LABEL_IP;
-/// Label: the process that owns the lab (`<pid>:<start time>`), or `kept` for `lab up`.
+/// Label: the process that made the lab and which of its labs (`<pid>:<start time>:<n>`).
 pub use arcus_facts::labels::OWNER as LABEL_OWNER;
 /// Label: the lab's topology (`hosts=3 zk=3 nodes-per-host=2 services=ruo91-cloud`).
 pub use arcus_facts::labels::TOPOLOGY as LABEL_TOPOLOGY;
@@ -67,6 +69,9 @@ pub struct Host {
 pub struct LabSpec {
     pub run: RunId,
     pub owner: Owner,
+    /// The owner label of everything this lab's `up` makes; its failure and interrupt paths
+    /// remove what carries it, and nothing else.
+    pub maker: Maker,
     pub flavour: Flavour,
     pub timing: Timing,
     pub topology: Topology,
@@ -78,6 +83,7 @@ impl LabSpec {
         LabSpec {
             run: RunId::fresh(),
             owner: Owner::ThisProcess,
+            maker: Maker::fresh(),
             flavour: Flavour::Reference,
             timing: Timing::default(),
             topology: Topology::default(),
@@ -99,23 +105,20 @@ pub struct Lab {
 
 impl Lab {
     /// Starts the machines: the cache hosts from the host image at once, `arcus` as soon as its
-    /// image (checked meanwhile, built if missing) is ready; returns once every sshd answers. On
-    /// failure, what was created for this run id is removed (a lab that already had that id is left
-    /// alone).
+    /// image (checked meanwhile, built if missing) is ready; returns once every sshd answers. A run
+    /// id in use is refused before anything is made. On failure, what this call made is removed
+    /// ([`undo`]) and nothing else: not a lab that had that id, not one that took it meanwhile.
     pub async fn start(engine: &Engine, spec: &LabSpec, progress: &Progress) -> Result<Lab> {
         spec.topology.check().map_err(LabError::from)?;
-        let run = &spec.run;
-        if !engine.list_containers(LABEL_RUN, Some(run.as_str())).await?.is_empty()
-            || !engine.list_networks(LABEL_RUN, Some(run.as_str())).await?.is_empty()
-        {
-            return Err(LabError::Exists(run.clone()).into());
+        if exists(engine, &spec.run).await? {
+            return Err(LabError::Exists(spec.run.clone()).into());
         }
         match Self::create(engine, spec, progress).await {
             Ok(lab) => Ok(lab),
-            Err(e) => {
-                let _ = down(engine, run).await;
-                Err(e)
-            }
+            Err(e) => match undo(engine, spec).await {
+                Ok(_) => Err(e),
+                Err(undo) => Err(e.context(format!("and removing what it had made failed: {undo:#}"))),
+            },
         }
     }
 
@@ -123,7 +126,7 @@ impl Lab {
         let host_image = images::ensure_host(engine, progress).await?;
         let run = &spec.run;
         let step = progress.step(format!("creating network {}", run.network()));
-        let network = create_network(engine, run, labels(spec, "network")).await?;
+        let network = create_network(engine, spec).await?;
         step.finish(&network.to_string());
 
         let hosts: Vec<Host> = spec
@@ -259,30 +262,86 @@ impl Lab {
     }
 }
 
-/// Removes every container and network labelled with the run id; returns how many containers
-/// went. A container that appears while tearing down (a create still in flight) is swept too.
+/// Whether anything on the engine carries the run id.
+async fn exists(engine: &Engine, run: &RunId) -> Result<bool> {
+    let id = Some(run.as_str());
+    Ok(!engine.list_containers(LABEL_RUN, id).await?.is_empty()
+        || !engine.list_networks(LABEL_RUN, id).await?.is_empty()
+        || !engine.list_volumes(LABEL_RUN, id).await?.is_empty())
+}
+
+/// What a marker volume says of its lab; `up` adds one once it has finished.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mark {
+    /// `up` finished; the lab is its owner's.
+    Made,
+    /// `up` finished, and the lab stays until `lab down` (`lab up`, `--keep-on-failure`).
+    Kept,
+}
+
+impl Mark {
+    /// The marker's role label and the end of its name.
+    fn role(self) -> &'static str {
+        match self {
+            Mark::Made => "made",
+            Mark::Kept => "kept",
+        }
+    }
+}
+
+/// Marks the lab (a labelled empty volume `arcuslab-<run>-made` or `-kept`: a label cannot be
+/// added to what exists, a marker can).
+pub async fn mark(engine: &Engine, spec: &LabSpec, mark: Mark) -> Result<()> {
+    let name = format!("{}-{}", spec.run.network(), mark.role());
+    Ok(engine.create_volume(&name, labels(spec, mark.role())).await?)
+}
+
+/// Removes every container, network and marker labelled with the run id (`lab down`, `lab gc`);
+/// returns how many containers went.
 pub async fn down(engine: &Engine, run: &RunId) -> Result<usize> {
+    remove(engine, run, None).await
+}
+
+/// Removes what the spec's `up` made (its maker's resources of its run id) and nothing else: the
+/// failure and interrupt paths of whatever made a lab, and its owner's teardown.
+pub async fn undo(engine: &Engine, spec: &LabSpec) -> Result<usize> {
+    remove(engine, &spec.run, Some(&spec.maker)).await
+}
+
+/// Removes the run's containers, networks and markers (only `maker`'s if given). A container that
+/// appears while tearing down (a create still in flight) is swept too.
+async fn remove(engine: &Engine, run: &RunId, maker: Option<&Maker>) -> Result<usize> {
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let mine = |labels: &HashMap<String, String>| {
+        maker.is_none_or(|m| labels.get(LABEL_OWNER).map(String::as_str) == Some(m.as_str()))
+    };
     let (mut removed, mut quiet_looks) = (0, 0);
     // Two empty looks in a row: nothing was still being created when the teardown began.
     while quiet_looks < 2 {
-        let containers = engine.list_containers(LABEL_RUN, Some(run.as_str())).await?;
-        let networks = engine.list_networks(LABEL_RUN, Some(run.as_str())).await?;
-        if containers.is_empty() && networks.is_empty() {
+        let id = Some(run.as_str());
+        let containers: Vec<_> =
+            engine.list_containers(LABEL_RUN, id).await?.into_iter().filter(|c| mine(&c.labels)).collect();
+        let networks: Vec<_> =
+            engine.list_networks(LABEL_RUN, id).await?.into_iter().filter(|n| mine(&n.labels)).collect();
+        let volumes: Vec<_> =
+            engine.list_volumes(LABEL_RUN, id).await?.into_iter().filter(|v| mine(&v.labels)).collect();
+        if containers.is_empty() && networks.is_empty() && volumes.is_empty() {
             quiet_looks += 1;
         } else {
             quiet_looks = 0;
             removed += containers.len();
             try_join_all(containers.iter().map(|c| engine.remove_container(&c.name))).await?;
             for n in &networks {
-                engine.remove_network(&n.name).await?;
+                engine.remove_network(&n.id).await?;
             }
+            try_join_all(volumes.iter().map(|v| engine.remove_volume(&v.name))).await?;
         }
         anyhow::ensure!(
             std::time::Instant::now() < deadline,
-            "gave up after 30 s removing lab {run}: {} containers and {} networks remain",
+            "gave up after 30 s removing lab {run}: {} containers, {} networks and {} markers remain",
             containers.len(),
-            networks.len()
+            networks.len(),
+            volumes.len()
         );
         if quiet_looks < 2 {
             tokio::time::sleep(Duration::from_millis(150)).await;
@@ -291,32 +350,97 @@ pub async fn down(engine: &Engine, run: &RunId) -> Result<usize> {
     Ok(removed)
 }
 
-/// Run ids of every lab on the engine, with their owner label.
-pub async fn list_runs(engine: &Engine) -> Result<Vec<(RunId, String)>> {
-    let mut runs: Vec<(RunId, String)> = Vec::new();
-    let containers = engine.list_containers(LABEL_RUN, None).await?;
-    let networks = engine.list_networks(LABEL_RUN, None).await?;
-    let labelled = containers.iter().map(|c| &c.labels).chain(networks.iter().map(|n| &n.labels));
-    for labels in labelled {
-        let (Some(run), owner) = (labels.get(LABEL_RUN), labels.get(LABEL_OWNER).cloned().unwrap_or_default()) else {
-            continue;
-        };
-        let Ok(run) = RunId::parse(run) else { continue };
-        if !runs.iter().any(|(r, _)| *r == run) {
-            runs.push((run, owner));
-        }
-    }
-    runs.sort();
-    Ok(runs)
+/// A lab on the engine, as its labels and markers tell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabInfo {
+    pub run: RunId,
+    /// The owner label of its first resource.
+    pub owner: String,
+    /// Its `up` finished (a made or kept marker).
+    pub made: bool,
+    /// It stays until `lab down` (a kept marker, or the `kept` owner of labs made before markers).
+    pub kept: bool,
 }
 
-/// Removes the labs whose owning process is gone; `kept` labs stay. Returns the removed ids.
-pub async fn gc(engine: &Engine) -> Result<Vec<RunId>> {
+/// What a lab is to `lab status` and `lab gc`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LabState {
+    /// Stays until `lab down`.
+    Kept,
+    /// Its owner runs and its `up` finished.
+    InUse { owner: String },
+    /// Its owner runs and its `up` has not finished.
+    ComingUp { owner: String },
+    /// Its owner went before its `up` finished.
+    HalfMade { owner: String },
+    /// Its owner went after its `up` finished.
+    Abandoned { owner: String },
+}
+
+impl LabInfo {
+    pub fn state(&self) -> LabState {
+        let owner = owner_pid(&self.owner).map(|p| p.to_string()).unwrap_or_else(|| format!("{:?}", self.owner));
+        match (self.kept, owner_alive(&self.owner), self.made) {
+            (true, _, _) => LabState::Kept,
+            (false, true, true) => LabState::InUse { owner },
+            (false, true, false) => LabState::ComingUp { owner },
+            (false, false, false) => LabState::HalfMade { owner },
+            (false, false, true) => LabState::Abandoned { owner },
+        }
+    }
+}
+
+impl LabState {
+    /// Whether `lab gc` removes it: its owner is gone and it is not kept.
+    pub fn is_abandoned(&self) -> bool {
+        matches!(self, LabState::HalfMade { .. } | LabState::Abandoned { .. })
+    }
+}
+
+impl std::fmt::Display for LabState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LabState::Kept => write!(f, "kept until `lab down`"),
+            LabState::InUse { owner } => write!(f, "in use by pid {owner}"),
+            LabState::ComingUp { owner } => write!(f, "coming up (pid {owner})"),
+            LabState::HalfMade { owner } => write!(f, "half-made (owner {owner} gone during up)"),
+            LabState::Abandoned { owner } => write!(f, "abandoned (owner {owner} gone)"),
+        }
+    }
+}
+
+/// Every lab on the engine, by run id.
+pub async fn labs(engine: &Engine) -> Result<Vec<LabInfo>> {
+    let containers = engine.list_containers(LABEL_RUN, None).await?;
+    let networks = engine.list_networks(LABEL_RUN, None).await?;
+    let volumes = engine.list_volumes(LABEL_RUN, None).await?;
+    let mut labs: Vec<LabInfo> = Vec::new();
+    let labelled = containers.iter().map(|c| &c.labels).chain(networks.iter().map(|n| &n.labels));
+    for labels in labelled.chain(volumes.iter().map(|v| &v.labels)) {
+        let Some(Ok(run)) = labels.get(LABEL_RUN).map(|r| RunId::parse(r)) else { continue };
+        let owner = labels.get(LABEL_OWNER).cloned().unwrap_or_default();
+        let role = labels.get(LABEL_ROLE).map(String::as_str);
+        let lab = match labs.iter_mut().find(|l| l.run == run) {
+            Some(lab) => lab,
+            None => {
+                labs.push(LabInfo { run, owner: owner.clone(), made: false, kept: false });
+                labs.last_mut().expect("just pushed")
+            }
+        };
+        lab.made |= role == Some(Mark::Made.role()) || role == Some(Mark::Kept.role());
+        lab.kept |= role == Some(Mark::Kept.role()) || owner == "kept";
+    }
+    labs.sort_by(|a, b| a.run.cmp(&b.run));
+    Ok(labs)
+}
+
+/// Removes the labs whose owning process is gone and that are not kept. Returns them.
+pub async fn gc(engine: &Engine) -> Result<Vec<LabInfo>> {
     let mut removed = Vec::new();
-    for (run, owner) in list_runs(engine).await? {
-        if is_abandoned(&owner) {
-            down(engine, &run).await?;
-            removed.push(run);
+    for lab in labs(engine).await? {
+        if lab.state().is_abandoned() {
+            down(engine, &lab.run).await?;
+            removed.push(lab);
         }
     }
     Ok(removed)
@@ -326,7 +450,7 @@ fn labels(spec: &LabSpec, role: &str) -> HashMap<String, String> {
     HashMap::from([
         (LABEL_RUN.to_string(), spec.run.to_string()),
         (LABEL_ROLE.to_string(), role.to_string()),
-        (LABEL_OWNER.to_string(), spec.owner.label()),
+        (LABEL_OWNER.to_string(), spec.maker.to_string()),
         (LABEL_TOPOLOGY.to_string(), topology_label(&spec.topology)),
     ])
 }
@@ -361,8 +485,10 @@ fn host_ip(network: Ipv4Net, host: HostName) -> Ipv4Addr {
     Ipv4Addr::new(o[0], o[1], o[2], last)
 }
 
-/// Creates the run's network on the first free /24 of the pool.
-async fn create_network(engine: &Engine, run: &RunId, labels: HashMap<String, String>) -> Result<Ipv4Net> {
+/// Creates the run's network on the first free /24 of the pool. Another network of that name (a
+/// lab with this run id made meanwhile) refuses the run id; the caller's failure path removes ours.
+async fn create_network(engine: &Engine, spec: &LabSpec) -> Result<Ipv4Net> {
+    let run = &spec.run;
     for network in guard::candidates(run.as_str()) {
         let mut taken: Vec<Ipv4Net> =
             engine.network_subnets().await?.iter().filter_map(|s| s.parse::<Ipv4Net>().ok()).collect();
@@ -371,7 +497,13 @@ async fn create_network(engine: &Engine, run: &RunId, labels: HashMap<String, St
             continue;
         }
         let gateway = network.hosts().next().expect("a /24 has hosts");
-        if engine.create_network(&run.network(), &network.to_string(), &gateway.to_string(), labels.clone()).await? {
+        let labels = labels(spec, "network");
+        if let Some(made) =
+            engine.create_network(&run.network(), &network.to_string(), &gateway.to_string(), labels).await?
+        {
+            if made.warning.contains("already exists") {
+                return Err(LabError::Exists(run.clone()).into());
+            }
             return Ok(network);
         }
     }

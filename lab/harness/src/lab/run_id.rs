@@ -1,6 +1,8 @@
-//! A lab's identity on the engine (the run id in every name and label) and its ownership: `lab up`
-//! keeps a lab until `lab down`; tests and `lab run` own theirs through their process, and
-//! `lab gc` removes a lab once its owning process is gone.
+//! A lab's identity on the engine (the run id in every name and label) and its ownership: every
+//! resource names the process that made it and which of its labs it belongs to ([`Maker`]), so
+//! that a failed or interrupted `up` removes what it made and nothing else. A lab is kept after
+//! its owner has gone only once `up` has finished and marked it kept (`lab up`); any other lab is
+//! abandoned then, and `lab gc` removes it.
 
 use super::LabError;
 
@@ -46,21 +48,37 @@ impl std::fmt::Display for RunId {
     }
 }
 
-/// Who owns a lab: `lab up` keeps it until `lab down`; anything else (tests, `lab run`) owns it
-/// through its process, and `lab gc` removes it once that process is gone.
+/// Who owns a lab once `up` has finished: `lab up` marks it kept until `lab down`; anything else
+/// (tests, `lab run`) owns it through its process, and `lab gc` removes it once that process is
+/// gone. Until `up` has finished, every lab is its process's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Owner {
     Kept,
     ThisProcess,
 }
 
-impl Owner {
-    /// The owner label's value: `kept`, or this process's identity.
-    pub fn label(self) -> String {
-        match self {
-            Owner::Kept => "kept".to_string(),
-            Owner::ThisProcess => owner_label().1,
-        }
+/// The owner label of one lab's resources: the process that made them and which of its labs
+/// (`<pid>:<start time>:<n>`). Tests make several labs in one process, at times with the same run
+/// id (to see the second refused): each `LabSpec` gets a maker of its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Maker(String);
+
+impl Maker {
+    /// A new lab of this process.
+    pub fn fresh() -> Maker {
+        static MADE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = MADE.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Maker(format!("{}:{n}", owner_label().1))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Maker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
     }
 }
 
@@ -79,14 +97,22 @@ fn process_identity(pid: u32) -> Option<String> {
     Some(format!("{pid}:{start}"))
 }
 
-/// Whether a lab with this owner label is abandoned: not kept by `lab up`, and its owning process
-/// is gone (or it never had an owner).
-pub fn is_abandoned(owner: &str) -> bool {
+/// The process an owner label names (`<pid>:<start time>`, with or without the `:<n>` of a
+/// [`Maker`]), if it names one.
+pub fn owner_pid(owner: &str) -> Option<u32> {
+    owner.split(':').next()?.parse().ok()
+}
+
+/// Whether the process an owner label names still runs (the same process: pid and start time).
+/// `kept`, the label of labs made before labs were marked kept, counts as alive.
+pub fn owner_alive(owner: &str) -> bool {
     if owner == "kept" {
-        return false;
+        return true;
     }
-    let Some(pid) = owner.split(':').next().and_then(|p| p.parse::<u32>().ok()) else { return true };
-    process_identity(pid).as_deref() != Some(owner)
+    let Some(pid) = owner_pid(owner) else { return false };
+    let mut fields = owner.splitn(3, ':');
+    let named = format!("{}:{}", fields.next().unwrap_or_default(), fields.next().unwrap_or_default());
+    process_identity(pid).as_deref() == Some(named.as_str())
 }
 
 #[cfg(test)]
@@ -110,9 +136,20 @@ mod tests {
 
     #[test]
     fn this_process_owns_what_it_labels_and_a_gone_process_does_not() {
-        assert!(!is_abandoned(&owner_label().1));
-        assert!(!is_abandoned("kept"));
-        assert!(is_abandoned("999999999:1"));
-        assert!(is_abandoned(""));
+        assert!(owner_alive(&owner_label().1));
+        assert!(owner_alive(Maker::fresh().as_str()));
+        assert!(owner_alive("kept"));
+        assert!(!owner_alive("999999999:1"));
+        assert!(!owner_alive("999999999:1:0"));
+        assert!(!owner_alive(""));
+        // the same pid with another start time is another process
+        assert!(!owner_alive(&format!("{}:1:0", std::process::id())));
+    }
+
+    #[test]
+    fn each_lab_of_a_process_has_a_maker_of_its_own() {
+        let (a, b) = (Maker::fresh(), Maker::fresh());
+        assert_ne!(a, b);
+        assert_eq!(owner_pid(a.as_str()), Some(std::process::id()));
     }
 }

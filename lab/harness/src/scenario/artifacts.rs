@@ -29,7 +29,8 @@ pub(super) struct RunDir {
 /// One line of events.jsonl; times are milliseconds since the Unix epoch.
 #[derive(Debug, Clone, serde::Serialize)]
 pub(super) struct Event {
-    /// `setup`, `step`, `teardown` (its `heal` event, then the teardown itself).
+    /// `setup`, `step`, `teardown` (its `heal` event, then the teardown itself), and last, when a
+    /// signal stopped the run, `interrupted` (its detail says where).
     pub phase: &'static str,
     pub step: Option<usize>,
     pub kind: String,
@@ -37,7 +38,7 @@ pub(super) struct Event {
     pub start_ms: u128,
     pub end_ms: u128,
     pub elapsed_ms: u128,
-    /// `ok` or `failed`.
+    /// `ok`, `failed`, or `interrupted` (the phase or step a signal cut short).
     pub outcome: &'static str,
     pub detail: String,
     /// A measure step's measurement (also when it failed its bounds).

@@ -1,7 +1,10 @@
 //! The runner: brings the setup level up, runs the steps in order, judges each observation at once
 //! and checks snapshots after the lab is gone, records every phase in the run directory, heals
 //! what the faults left (paused hosts resumed, network rules flushed) and always tears the lab
-//! down, also when a step fails (unless `--keep-on-failure` keeps the failed lab as it is).
+//! down, also when a step fails (unless `--keep-on-failure` keeps the failed lab as it is) and when
+//! a signal interrupts the run (`crate::interrupt`): the step under way is dropped where it stands,
+//! the faults are healed, the logs collected (unless a second signal came), the lab removed, and
+//! the run directory says where the run was interrupted.
 
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
@@ -15,7 +18,8 @@ use crate::cloud::{self, UpOptions};
 use crate::engine::Engine;
 use crate::fault;
 use crate::flavour::Flavour;
-use crate::lab::{self, LabSpec, Owner};
+use crate::interrupt::{self, Interrupted};
+use crate::lab::{self, LabSpec, Mark};
 use crate::progress::Progress;
 use crate::timing::Timing;
 
@@ -42,14 +46,12 @@ pub struct RunReport {
 /// directory; mismatching snapshots are reported once the lab is gone.
 pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunReport> {
     let started = Instant::now();
+    interrupt::listen().context("listen for SIGINT, SIGTERM and SIGHUP")?;
     let engine = Engine::connect().await?;
     let mut spec = LabSpec::owned();
     spec.timing = options.timing;
     spec.flavour = options.flavour.clone();
     spec.topology = scenario.topology.clone();
-    if options.keep_on_failure {
-        spec.owner = Owner::Kept;
-    }
     let up = UpOptions { lab: spec, level: scenario.setup.level() };
     let mut dir = RunDir::create(&up.lab.run)?;
     let file = scenario.file.display().to_string();
@@ -59,18 +61,40 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunReport>
     let t0 = now_ms();
     let lab = cloud::up(&engine, &up, &Progress::silent()).await;
     let outcome = lab.as_ref().map(|_| String::new()).map_err(|e| format!("{e:#}"));
-    dir.record(Event::new("setup", None, "setup", scenario.setup.name(), t0, outcome));
+    let mut event = Event::new("setup", None, "setup", scenario.setup.name(), t0, outcome);
+    if let Some(interrupted) = lab.as_ref().err().and_then(Interrupted::in_chain) {
+        // cloud::up has removed what it made
+        event.outcome = "interrupted";
+        dir.record(event);
+        return Err(stopped(&mut dir, scenario, interrupted, None, "during setup"));
+    }
+    dir.record(event);
     let lab = lab.with_context(|| place("in setup (the lab did not come up)", &dir))?;
 
     let mut ctx = Ctx::new(&lab, options.timing);
     let mut snapshots = Vec::new();
     let mut failed = None;
+    // the signal that stopped the steps, and where
+    let mut interrupted = None;
     for step in &scenario.steps {
         let t0 = now_ms();
         let what = step.action.describe();
+        let at = format!("at step {} (line {}, {} {what})", step.index, step.line, step.kind);
+        let ran = match interrupt::or_interrupt(step.action.run(&mut ctx)).await {
+            Ok(ran) => ran,
+            Err(signal) => {
+                let mut event = Event::new("step", Some(step.index), step.kind, &what, t0, Err(signal.to_string()));
+                event.outcome = "interrupted";
+                dir.record(event);
+                // a fault step cut short may have left what it had begun
+                ctx.left.network |= step.kind == "fault";
+                interrupted = Some((signal, Some(step.index), at));
+                break;
+            }
+        };
         // what the step saw is kept (its transcript, a measurement) also when it is judged wrong
         let mut measure = None;
-        let result = step.action.run(&mut ctx).await.and_then(|observed| {
+        let result = ran.and_then(|observed| {
             if let Some(transcript) = observed.transcript() {
                 dir.write(&format!("step-{:02}.txt", step.index), &transcript);
             }
@@ -102,7 +126,6 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunReport>
                 }
             }
             Err(e) => {
-                let at = format!("at step {} (line {}, {} {what})", step.index, step.line, step.kind);
                 failed = Some(e.context(place(&at, &dir)));
                 break;
             }
@@ -110,7 +133,13 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunReport>
     }
 
     // heal first: a paused host cannot even give its logs, and no fault outlives its scenario
-    let keep = failed.is_some() && options.keep_on_failure;
+    let keep = failed.is_some() && options.keep_on_failure && interrupt::received().is_none();
+    if interrupt::received().is_some() {
+        // a pause cut short before it was noted is still a pause
+        if let Ok(states) = lab.states().await {
+            ctx.left.paused.extend(states.into_iter().filter(|(_, state)| state == "paused").map(|(host, _)| host));
+        }
+    }
     let mut heal_failed = None;
     if !keep && !ctx.left.is_empty() {
         let t0 = now_ms();
@@ -119,9 +148,16 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunReport>
         dir.record(Event::new("teardown", None, "heal", "every network fault and paused host", t0, outcome));
         heal_failed = healed.err();
     }
-    dir.collect_logs(&lab).await;
+    // a second signal skips the logs, never the teardown
+    tokio::select! {
+        biased;
+        () = interrupt::second() => eprintln!("arcus-lab: second signal: the logs of run {} are not collected", lab.run),
+        () = dir.collect_logs(&lab) => {}
+    }
     if let (Some(e), true) = (&failed, keep) {
+        let marked = lab::mark(&engine, &up.lab, Mark::Kept).await;
         dir.finish(&scenario.title, &file, "failed; lab kept");
+        marked.with_context(|| format!("{e:#}\nmarking the failed lab {} kept", lab.run))?;
         let run = &lab.run;
         anyhow::bail!(
             "{e:#}\nthe lab is still up (--keep-on-failure): `cargo xtask lab status --run {run}`, \
@@ -129,9 +165,20 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunReport>
         );
     }
     let t0 = now_ms();
-    let down = lab::down(&engine, &lab.run).await;
+    let down = lab::undo(&engine, &up.lab).await;
     let outcome = down.as_ref().map(|n| format!("{n} containers")).map_err(|e| format!("{e:#}"));
     dir.record(Event::new("teardown", None, "teardown", lab.run.as_str(), t0, outcome));
+    // a signal during the teardown of a run that had finished its steps interrupts it too
+    let interrupted = interrupted
+        .or_else(|| interrupt::received().map(|signal| (Interrupted { signal }, None, "after its steps".to_string())));
+    if let Some((signal, step, at)) = interrupted {
+        let e = stopped(&mut dir, scenario, signal, step, &at);
+        return Err(match (heal_failed, down) {
+            (Some(heal), _) => e.context(format!("the heal before teardown failed: {heal:#}")),
+            (None, Err(down)) => e.context(format!("the teardown failed: {down:#}")),
+            (None, Ok(_)) => e,
+        });
+    }
     let outcome = match (&failed, &heal_failed, &down) {
         (Some(_), _, _) => "failed",
         (None, Some(_), _) | (None, None, Err(_)) => "teardown failed",
@@ -181,6 +228,18 @@ fn assert_snapshot(options: &RunOptions, scenario: &str, name: &str, description
     settings.set_description(description);
     settings.set_omit_expression(true);
     settings.bind(|| insta::assert_snapshot!(scenario, text));
+}
+
+/// Ends the record of a run a signal stopped (the lab is gone): the `interrupted` event last in
+/// events.jsonl, and summary.md saying where. Returns the error, which carries the signal.
+fn stopped(dir: &mut RunDir, scenario: &Scenario, signal: Interrupted, step: Option<usize>, at: &str) -> anyhow::Error {
+    let mut event =
+        Event::new("interrupted", step, "interrupted", &signal.signal.to_string(), now_ms(), Err(at.into()));
+    event.outcome = "interrupted";
+    dir.record(event);
+    let file = scenario.file.display().to_string();
+    dir.finish(&scenario.title, &file, &format!("{signal} {at}"));
+    anyhow::Error::new(signal).context(format!("scenario {file} {signal} {at}; run directory {}", dir.dir.display()))
 }
 
 /// Judges what a step observed: its own judgement, then the explicit expectation.
