@@ -283,6 +283,7 @@ async fn run_scenarios(args: RunArgs) -> Result<ExitCode> {
         timing: args.profile,
         flavour: args.flavour.flavour(&Engine::connect().await?, &Progress::stderr()).await?,
         keep_on_failure: args.keep_on_failure,
+        compare_snapshots: true,
     };
     // every file is found and checked before the first lab starts
     let mut scenarios = Vec::new();
@@ -316,7 +317,7 @@ async fn run_scenarios(args: RunArgs) -> Result<ExitCode> {
 }
 
 /// A scenario given as a path, or as a name under `scenarios/`.
-fn scenario_file(name: &str) -> Result<PathBuf> {
+pub fn scenario_file(name: &str) -> Result<PathBuf> {
     let as_path = PathBuf::from(name);
     if as_path.is_file() {
         return Ok(as_path);

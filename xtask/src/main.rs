@@ -7,6 +7,7 @@ mod bench_node;
 mod bench_soak;
 mod child;
 mod ci;
+mod conformance;
 mod doctor;
 mod flavour_args;
 mod image_args;
@@ -37,6 +38,10 @@ enum Command {
     /// Real arcus-memcached: build a source checkout into a prefix the lab can run.
     #[command(subcommand)]
     Arcus(arcus::ArcusCommand),
+    /// Run the scenarios on the reference node and on a real arcus-memcached (--arcus PREFIX or
+    /// --arcus-src DIR) and write target/arcus-lab/conformance.md and .json: per scenario and
+    /// snapshot equal or the diff, and each flavour's timings side by side.
+    Conformance(conformance::ConformanceArgs),
     /// Benchmarks (figures, never pass/fail).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -59,7 +64,10 @@ fn main() -> std::process::ExitCode {
     // the commands that make labs or run what makes them clean up on SIGINT, SIGTERM and SIGHUP
     let cleans_up = matches!(
         cli.command,
-        Command::Lab(lab::LabCommand::Up(_) | lab::LabCommand::Run(_)) | Command::Test(_) | Command::Bench(_)
+        Command::Lab(lab::LabCommand::Up(_) | lab::LabCommand::Run(_))
+            | Command::Test(_)
+            | Command::Bench(_)
+            | Command::Conformance(_)
     );
     let result = runtime.block_on(async {
         if cleans_up {
@@ -69,6 +77,7 @@ fn main() -> std::process::ExitCode {
             Command::Lab(cmd) => lab::run(cmd).await,
             Command::Doctor => doctor::run().await,
             Command::Arcus(cmd) => arcus::run(cmd).await,
+            Command::Conformance(args) => conformance::run(args).await,
             Command::Bench(cmd) => bench::run(cmd).await,
             Command::Test(args) => test::run(args).await,
             Command::Ci(cmd) => ci::run(cmd).await,

@@ -416,16 +416,18 @@ impl Engine {
     }
 
     /// Creates and starts a container with no network (a build sandbox) running `cmd`, never pulling.
-    pub async fn run_offline(&self, name: &str, image: &str, labels: HashMap<String, String>, cmd: &[&str]) -> Result<()> {
+    pub async fn run_offline(
+        &self,
+        name: &str,
+        image: &str,
+        labels: HashMap<String, String>,
+        cmd: &[&str],
+    ) -> Result<()> {
         let body = ContainerCreateBody {
             image: Some(image.to_string()),
             cmd: Some(cmd.iter().map(|s| s.to_string()).collect()),
             labels: Some(labels),
-            host_config: Some(HostConfig {
-                init: Some(true),
-                network_mode: Some("none".into()),
-                ..Default::default()
-            }),
+            host_config: Some(HostConfig { init: Some(true), network_mode: Some("none".into()), ..Default::default() }),
             ..Default::default()
         };
         let options = CreateContainerOptions { name: Some(name.to_string()), ..Default::default() };

@@ -86,7 +86,8 @@ fn flags_in_order(raw_args: &[String]) -> Vec<(char, String)> {
         for (at, flag) in group.char_indices() {
             if flag.is_ascii() && crate::cli::WITH_VALUE.contains(&(flag as u8)) {
                 let attached = &group[at + flag.len_utf8()..];
-                let value = if attached.is_empty() { args.next().cloned().unwrap_or_default() } else { attached.to_string() };
+                let value =
+                    if attached.is_empty() { args.next().cloned().unwrap_or_default() } else { attached.to_string() };
                 out.push((flag, value));
                 break;
             }
@@ -106,11 +107,15 @@ mod tests {
 
     #[test]
     fn the_engine_config_follows_the_command_lines_order() {
-        let runbook = args("-u memcached -E /opt/arcus/lib/default_engine.so -d -v -r -R5 -U 0 -D: -b 8192 -m100 -p 11211");
+        let runbook =
+            args("-u memcached -E /opt/arcus/lib/default_engine.so -d -v -r -R5 -U 0 -D: -b 8192 -m100 -p 11211");
         assert_eq!(engine_config(&runbook, 6, 1), "prefix_delimiter=:;cache_size=104857600;num_threads=6;verbose=1;");
         let s7 = args("-u memcached -E x.so -v -m100 -p 11213 -c 1000 -t 6 -z memcached-1:2181");
         assert_eq!(engine_config(&s7, 6, 1), "cache_size=104857600;num_threads=6;verbose=1;");
-        assert_eq!(engine_config(&args("-m 64 -I 2m -vv"), 4, 2), "cache_size=67108864;item_size_max=2097152;num_threads=4;verbose=2;");
+        assert_eq!(
+            engine_config(&args("-m 64 -I 2m -vv"), 4, 2),
+            "cache_size=67108864;item_size_max=2097152;num_threads=4;verbose=2;"
+        );
         assert_eq!(engine_config(&args("-p 1"), 4, 0), "num_threads=4;");
     }
 }

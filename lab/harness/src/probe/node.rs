@@ -111,9 +111,12 @@ pub async fn exchange(lab: &Lab, host: HostName, port: u16, lines: &str) -> Resu
                     return anyhow::Ok(());
                 }
                 let got = got.trim_end_matches(['\r', '\n']).to_string();
-                let closing_line = CLOSING.contains(&got.as_str()) || CLOSING_PREFIXES.iter().any(|p| got.starts_with(p));
+                let closing_line =
+                    CLOSING.contains(&got.as_str()) || CLOSING_PREFIXES.iter().any(|p| got.starts_with(p));
                 let closes = match fixed {
-                    Some(length) => exchange.reply.len() + 1 == length || (exchange.reply.is_empty() && got.starts_with("ERROR")),
+                    Some(length) => {
+                        exchange.reply.len() + 1 == length || (exchange.reply.is_empty() && got.starts_with("ERROR"))
+                    }
                     None => !data_next && closing_line,
                 };
                 data_next = !data_next && got.starts_with("VALUE ");

@@ -53,7 +53,7 @@ use futures_util::future::BoxFuture;
 pub use context::Ctx;
 pub use observation::Observation;
 pub use parse::{parse, parse_str, ScenarioError};
-pub use runner::{run, snapshot_name, RunOptions, RunReport};
+pub use runner::{run, snapshot_name, RunOptions, RunReport, TakenSnapshot};
 
 use crate::cloud::{Level, Step as RunbookStep};
 use crate::keys::{Key, KeyError, Keys};

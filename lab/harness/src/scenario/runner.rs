@@ -33,6 +33,9 @@ pub struct RunOptions {
     pub flavour: Flavour,
     /// When a step fails, leave the lab up (kept until `lab down`) instead of tearing it down.
     pub keep_on_failure: bool,
+    /// Compare what the snapshot steps took with the stored snapshots (a mismatch fails the run);
+    /// off, the run only returns them (`cargo xtask conformance` compares flavours itself).
+    pub compare_snapshots: bool,
 }
 
 /// A passed run.
@@ -40,6 +43,18 @@ pub struct RunOptions {
 pub struct RunReport {
     pub run_dir: PathBuf,
     pub elapsed: Duration,
+    /// What each snapshot step took, normalized, in step order.
+    pub snapshots: Vec<TakenSnapshot>,
+}
+
+/// A snapshot step's normalized observation.
+#[derive(Debug, Clone)]
+pub struct TakenSnapshot {
+    /// The snapshot's name (`<scenario>@<name>.snap`).
+    pub name: String,
+    /// The step, normalized (the `.snap` header's description).
+    pub description: String,
+    pub text: String,
 }
 
 /// Runs a scenario on a fresh lab. The error names the file, the failing step and the run
@@ -122,7 +137,7 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunReport>
                 }
                 if let Check::Snapshot(name) = &step.check {
                     let text = observed.normalized(&ctx.normalizer).unwrap_or_default();
-                    snapshots.push((name.clone(), ctx.normalizer.text(&what), text));
+                    snapshots.push(TakenSnapshot { name: name.clone(), description: ctx.normalizer.text(&what), text });
                 }
             }
             Err(e) => {
@@ -193,26 +208,28 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunReport>
     }
     down.with_context(|| place("in teardown", &dir))?;
 
-    // insta prints each diff, then panics: keep checking the others, quietly
-    let hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
-    let mismatched: Vec<String> = snapshots
-        .into_iter()
-        .filter_map(|(name, description, text)| {
-            let checked = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                assert_snapshot(options, &scenario.name, &name, &description, &text)
-            }));
-            checked.is_err().then(|| snapshot_name(&scenario.name, &name))
-        })
-        .collect();
-    std::panic::set_hook(hook);
-    anyhow::ensure!(
-        mismatched.is_empty(),
-        "{}: these snapshots differ (diffs above; `cargo insta review` accepts new ones): {}",
-        place("its snapshots", &dir),
-        mismatched.join(", ")
-    );
-    Ok(RunReport { run_dir: dir.dir, elapsed: started.elapsed() })
+    if options.compare_snapshots {
+        // insta prints each diff, then panics: keep checking the others, quietly
+        let hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        let mismatched: Vec<String> = snapshots
+            .iter()
+            .filter_map(|TakenSnapshot { name, description, text }| {
+                let checked = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                    assert_snapshot(options, &scenario.name, name, description, text)
+                }));
+                checked.is_err().then(|| snapshot_name(&scenario.name, name))
+            })
+            .collect();
+        std::panic::set_hook(hook);
+        anyhow::ensure!(
+            mismatched.is_empty(),
+            "{}: these snapshots differ (diffs above; `cargo insta review` accepts new ones): {}",
+            place("its snapshots", &dir),
+            mismatched.join(", ")
+        );
+    }
+    Ok(RunReport { run_dir: dir.dir, elapsed: started.elapsed(), snapshots })
 }
 
 /// `<scenario>@<name>`: the snapshot's file stem.
