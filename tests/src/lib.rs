@@ -71,7 +71,7 @@ mod tests {
         );
         assert!(
             missing.is_empty(),
-            "steps whose snapshot file is missing (run the scenario, then `cargo insta review`): {missing:?}"
+            "steps whose snapshot file is missing (run the scenario, then `cargo xtask snapshots accept`): {missing:?}"
         );
     }
 

@@ -191,7 +191,6 @@ pub async fn run_suite() -> Result<SuiteRun> {
     let engine = Engine::connect().await?;
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let started = Instant::now();
-    let before = child::runs(&engine).await?;
     let mut nextest = tokio::process::Command::new(cargo);
     nextest
         .current_dir(arcus_lab::paths::workspace_root())
@@ -201,7 +200,7 @@ pub async fn run_suite() -> Result<SuiteRun> {
         .stderr(std::process::Stdio::piped());
     let out = child::run_passing_signals(&mut nextest, "cargo nextest run -p conformance").await?;
     if let Some(signal) = interrupt::received() {
-        for lab in child::remove_abandoned_since(&engine, &before).await? {
+        for lab in child::remove_abandoned_of_children(&engine).await? {
             eprintln!("removed lab {} that an interrupted scenario left ({})", lab.run, lab.state());
         }
         return Err(Interrupted { signal }).context("the scenario suite");

@@ -1,8 +1,9 @@
 //! Commands xtask runs as children (`cargo nextest`, xtask itself in the soak): each in a process
 //! group of its own, so that a terminal's Ctrl-C reaches xtask alone, which passes every signal it
 //! gets on to the child exactly once (nextest, in turn, to its tests; a second one makes it kill
-//! them). After an interrupt, the labs that appeared meanwhile and whose owner is gone (a test
-//! process killed before its cleanup) are removed: nothing else.
+//! them). Each child gets this process's session (`ARCUS_LAB_SESSION`), which every lab made under
+//! it carries: after an interrupt, the labs of the session whose owner is gone (a test process
+//! killed before its cleanup) are removed, and nothing else.
 
 use std::collections::BTreeSet;
 use std::process::Output;
@@ -12,9 +13,15 @@ use arcus_lab::interrupt;
 use arcus_lab::lab::{self as labs, LabInfo};
 use arcus_lab::{Engine, RunId};
 
-/// Starts `cmd` in a process group of its own (its pid is the group's id).
+/// Starts `cmd` in a process group of its own (its pid is the group's id), in this process's
+/// session.
 pub fn spawn(cmd: &mut tokio::process::Command, what: &str) -> Result<tokio::process::Child> {
-    cmd.process_group(0).spawn().with_context(|| format!("start {what}"))
+    cmd.env(labs::SESSION_VAR, this_session()).process_group(0).spawn().with_context(|| format!("start {what}"))
+}
+
+/// The session of the labs made under this process: its identity.
+fn this_session() -> String {
+    labs::owner_label().1
 }
 
 /// Waits for `child` to end, passing each signal xtask receives meanwhile on to it; returns its
@@ -48,12 +55,13 @@ pub async fn runs(engine: &Engine) -> Result<BTreeSet<RunId>> {
     Ok(labs::labs(engine).await?.into_iter().map(|lab| lab.run).collect())
 }
 
-/// Removes the labs that were not on the engine `before` and are abandoned now (their owner gone,
+/// Removes the labs made under this process's session that are abandoned now (their owner gone,
 /// not kept); returns them.
-pub async fn remove_abandoned_since(engine: &Engine, before: &BTreeSet<RunId>) -> Result<Vec<LabInfo>> {
+pub async fn remove_abandoned_of_children(engine: &Engine) -> Result<Vec<LabInfo>> {
+    let session = this_session();
     let mut removed = Vec::new();
     for lab in labs::labs(engine).await? {
-        if !before.contains(&lab.run) && lab.state().is_abandoned() {
+        if lab.session.as_deref() == Some(session.as_str()) && lab.state().is_abandoned() {
             labs::down(engine, &lab.run).await?;
             removed.push(lab);
         }

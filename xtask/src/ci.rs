@@ -81,9 +81,12 @@ pub fn summary(runs: &Path) -> Result<String> {
     }
     writeln!(md, "| scenario | file | outcome | seconds | run |\n|---|---|---|---:|---|")?;
     for r in &all {
+        // a failed run says where in its first failed event; an interrupted one says it itself
         let outcome = match &r.failure {
-            Some(failure) => format!("{} ({})", r.outcome, cell(failure, 160)),
-            None => r.outcome.clone(),
+            Some(failure) if r.outcome.starts_with("failed") || r.outcome == "teardown failed" => {
+                format!("{} ({})", r.outcome, cell(failure, 160))
+            }
+            _ => r.outcome.clone(),
         };
         writeln!(md, "| {} | {} | {outcome} | {:.1} | `{}` |", cell(&r.title, 100), r.file, r.seconds, r.id)?;
     }
@@ -99,7 +102,7 @@ pub fn summary(runs: &Path) -> Result<String> {
                 format!("{}..{}", bound("min_ms"), bound("max_ms"))
             };
             let value = m["ms"].as_u64().map(seconds).unwrap_or_default();
-            writeln!(measures, "| {name} | {} | {value} | {bounds} |", cell(measure, 60))?;
+            writeln!(measures, "| {name} | `{}` | {} | {value} | {bounds} |", r.id, cell(measure, 60))?;
         }
         for w in r.timings["waits"].as_array().into_iter().flatten() {
             let since = match (w["since_fault_ms"].as_u64(), w["fault"].as_str()) {
@@ -108,16 +111,19 @@ pub fn summary(runs: &Path) -> Result<String> {
             };
             let waited = w["waited_ms"].as_u64().map(seconds).unwrap_or_default();
             let what = cell(w["what"].as_str().unwrap_or(""), 80);
-            writeln!(waits, "| {name} | {} | {what} | {waited} | {since} |", w["step"])?;
+            writeln!(waits, "| {name} | `{}` | {} | {what} | {waited} | {since} |", r.id, w["step"])?;
         }
     }
     if !measures.is_empty() {
-        writeln!(md, "\n### Measures\n\n| scenario | measure | value | bounds |\n|---|---|---:|---|\n{measures}")?;
+        writeln!(
+            md,
+            "\n### Measures\n\n| scenario | run | measure | value | bounds |\n|---|---|---|---:|---|\n{measures}"
+        )?;
     }
     if !waits.is_empty() {
         writeln!(
             md,
-            "\n### Waits\n\n| scenario | step | condition | waited | since the last fault |\n|---|---:|---|---:|---|"
+            "\n### Waits\n\n| scenario | run | step | condition | waited | since the last fault |\n|---|---|---:|---|---:|---|"
         )?;
         md.push_str(&waits);
     }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
-use arcus_lab::scenario::{self, RunOptions, TakenSnapshot};
+use arcus_lab::scenario::{self, Policy, RunOptions, Snapshots, TakenSnapshot, Verdict};
 use arcus_lab::{paths, Engine, Flavour, Progress, Timing};
 use clap::Args;
 use serde::Serialize;
@@ -98,7 +98,7 @@ async fn run_one(scenario: &scenario::Scenario, flavour: Flavour) -> FlavourRun 
             seconds: report.elapsed.as_secs_f64(),
             timings: timings(&report.run_dir),
             run_dir: report.run_dir.display().to_string(),
-            snapshots: report.snapshots.iter().map(|s| (s.name.clone(), verdict(&scenario.name, s))).collect(),
+            snapshots: report.snapshots.iter().map(|s| (s.name.clone(), verdict(scenario, s))).collect(),
         },
         Err(e) => FlavourRun {
             steps: format!("{e:#}").lines().next().unwrap_or_default().to_string(),
@@ -110,19 +110,17 @@ async fn run_one(scenario: &scenario::Scenario, flavour: Flavour) -> FlavourRun 
     }
 }
 
-/// `equal`, `missing`, or the unified diff from the stored snapshot to what was taken.
-fn verdict(scenario: &str, taken: &TakenSnapshot) -> String {
-    let path = paths::snapshots_dir().join(format!("{}.snap", scenario::snapshot_name(scenario, &taken.name)));
-    let Ok(stored) = insta::Snapshot::from_file(&path) else { return "missing".into() };
-    let Some(stored) = stored.as_text() else { return "missing".into() };
-    let stored = stored.to_string();
-    if stored.trim_end() == taken.text.trim_end() {
-        return "equal".into();
+/// `equal`, `missing` (with what was taken), or the diff from the stored snapshot to what was
+/// taken: the suite's own check, writing nothing.
+fn verdict(scenario: &scenario::Scenario, taken: &TakenSnapshot) -> String {
+    let snapshots = Snapshots::new(paths::snapshots_dir());
+    let source = scenario.file.display().to_string();
+    match snapshots.check(Policy::CheckOnly, &scenario.name, &taken.name, &source, &taken.description, &taken.text) {
+        Ok(Verdict::Matches) => "equal".into(),
+        Ok(Verdict::Missing { diff, .. }) => format!("missing:\n{diff}"),
+        Ok(Verdict::Differs { diff, .. }) => diff,
+        Err(e) => format!("unreadable: {e}"),
     }
-    similar::TextDiff::from_lines(stored.trim_end(), taken.text.trim_end())
-        .unified_diff()
-        .header("stored", "taken")
-        .to_string()
 }
 
 /// The run's timings.json, flattened: each measure and each wait's time since the last fault.

@@ -8,12 +8,12 @@ use anyhow::{Context, Result};
 use arcus_lab::cloud::{self, Level, Step, UpOptions};
 use arcus_lab::interrupt::Interrupted;
 use arcus_lab::lab::{self as labs, LabError};
-use arcus_lab::probe::zk::{self, Modes};
 use arcus_lab::scenario::{self, RunOptions};
 use arcus_lab::{Engine, Lab, LabSpec, Owner, Progress, RunId, Timing, Topology};
 use clap::{Args, Subcommand};
 
 use crate::flavour_args::FlavourArgs;
+use crate::lab_view::LabView;
 
 #[derive(Subcommand)]
 pub enum LabCommand {
@@ -53,6 +53,9 @@ pub struct RunArgs {
     /// When a step fails, leave that lab up and print how to reach it and how to remove it.
     #[arg(long)]
     keep_on_failure: bool,
+    /// The snapshot directory the steps are checked against (default: tests/snapshots/).
+    #[arg(long, value_name = "DIR")]
+    snapshots: Option<PathBuf>,
     #[command(flatten)]
     images: crate::image_args::ImageArgs,
 }
@@ -127,6 +130,10 @@ pub struct StatusArgs {
     /// List every lab on this engine.
     #[arg(long)]
     all: bool,
+    /// Print it as JSON (for scripts): one lab's hosts, ZooKeeper connect string and members,
+    /// services with their nodes; with --all, every lab's id, state and whether it is current.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -184,10 +191,7 @@ async fn up(args: UpArgs) -> Result<ExitCode> {
     if args.run.is_none() {
         set_current(&run)?;
     }
-    print_lab(&lab).await?;
-    if level != Level::Bare {
-        print_cloud(&lab).await?;
-    }
+    print!("{}", LabView::gather(&lab, current().as_ref() == Some(&run)).await?.text());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -219,6 +223,17 @@ async fn status(args: StatusArgs) -> Result<ExitCode> {
     let engine = Engine::connect().await?;
     if args.all || (args.run.is_none() && current().is_none()) {
         let labs = labs::labs(&engine).await?;
+        if args.json {
+            let listed: Vec<serde_json::Value> = labs
+                .iter()
+                .map(|lab| {
+                    let current = current().as_ref() == Some(&lab.run);
+                    serde_json::json!({"run": lab.run.as_str(), "state": lab.state().to_string(), "current": current})
+                })
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&listed)?);
+            return Ok(ExitCode::SUCCESS);
+        }
         if labs.is_empty() {
             println!("no lab on this engine");
         }
@@ -231,9 +246,15 @@ async fn status(args: StatusArgs) -> Result<ExitCode> {
     let run = chosen_run(args.run.as_deref())?;
     let info = labs::labs(&engine).await?.into_iter().find(|lab| lab.run == run);
     let info = info.ok_or_else(|| LabError::UnknownRun(run.to_string()))?;
+    let lab = Lab::attach(&engine, &run).await;
+    if args.json {
+        let view = LabView::gather(&lab?, current().as_ref() == Some(&run)).await?;
+        println!("{}", serde_json::to_string_pretty(&view)?);
+        return Ok(ExitCode::SUCCESS);
+    }
     println!("{run}  {}", info.state());
-    match Lab::attach(&engine, &run).await {
-        Ok(lab) => print_lab(&lab).await?,
+    match lab {
+        Ok(lab) => print!("{}", LabView::gather(&lab, current().as_ref() == Some(&run)).await?.text()),
         Err(_) => println!("(no hosts: only its network or markers are left)"),
     }
     Ok(ExitCode::SUCCESS)
@@ -279,7 +300,7 @@ async fn gc() -> Result<ExitCode> {
 async fn run_scenarios(args: RunArgs) -> Result<ExitCode> {
     args.images.apply();
     let options = RunOptions {
-        snapshots: arcus_lab::paths::snapshots_dir(),
+        snapshots: args.snapshots.clone().unwrap_or_else(arcus_lab::paths::snapshots_dir),
         timing: args.profile,
         flavour: args.flavour.flavour(&Engine::connect().await?, &Progress::stderr()).await?,
         keep_on_failure: args.keep_on_failure,
@@ -329,40 +350,6 @@ pub fn scenario_file(name: &str) -> Result<PathBuf> {
         named.display()
     );
     Ok(named)
-}
-
-/// Prints the run id and one row per host: name, address, role, state.
-pub async fn print_lab(lab: &Lab) -> Result<()> {
-    let states = lab.states().await?;
-    println!("lab {}  network {} ({})  {}", lab.run, lab.run.network(), lab.network, lab.topology.describe());
-    println!("{:<12} {:<14} {:<6} STATE", "HOST", "IP", "ROLE");
-    for host in &lab.hosts {
-        let state = states.get(&host.name).map(String::as_str).unwrap_or("missing");
-        println!("{:<12} {:<14} {:<6} {state}", host.name.to_string(), host.ip, host.name.role());
-    }
-    Ok(())
-}
-
-/// The cloud: each ZooKeeper member's mode, and each service's nodes online out of those mapped.
-pub async fn print_cloud(lab: &Lab) -> Result<()> {
-    println!();
-    let modes = Modes::of(lab).await;
-    for ((host, mode), server) in modes.0.iter().zip(zk::servers(lab)) {
-        let mode = mode.map(|m| m.to_string()).unwrap_or_else(|| "not serving".into());
-        println!("zookeeper  {:<12} {:<18} {mode}", host.to_string(), server.addr.to_string());
-    }
-    let Ok(session) = zk::ZkSession::connect(lab, Timing::default().zk_connect()).await else {
-        println!("services   ZooKeeper not reachable");
-        return Ok(());
-    };
-    let mappings = session.children(arcus_facts::znode::CACHE_SERVER_MAPPING).await?;
-    for service in &lab.topology.services {
-        let ports = lab.topology.ports(service);
-        let mapped = mappings.iter().filter(|m| ports.iter().any(|p| m.ends_with(&format!(":{p}")))).count();
-        let online = session.children(&arcus_facts::znode::cache_list(service)).await?.len();
-        println!("service    {service}: {online}/{mapped} nodes online");
-    }
-    Ok(())
 }
 
 fn parse_step(name: &str) -> Result<Step, String> {

@@ -12,6 +12,8 @@ mod doctor;
 mod flavour_args;
 mod image_args;
 mod lab;
+mod lab_view;
+mod snapshots;
 mod test;
 
 use anyhow::Context;
@@ -45,6 +47,9 @@ enum Command {
     /// Benchmarks (figures, never pass/fail).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Review, accept or reject the snapshots a scenario run left as .snap.new (tests/snapshots/).
+    #[command(subcommand)]
+    Snapshots(snapshots::SnapshotsCommand),
     /// Build the images, then run the whole test suite with cargo-nextest.
     Test(test::TestArgs),
     /// What CI needs besides `test`: the image references (its cache key), a summary of the runs.
@@ -79,6 +84,7 @@ fn main() -> std::process::ExitCode {
             Command::Arcus(cmd) => arcus::run(cmd).await,
             Command::Conformance(args) => conformance::run(args).await,
             Command::Bench(cmd) => bench::run(cmd).await,
+            Command::Snapshots(cmd) => snapshots::run(cmd),
             Command::Test(args) => test::run(args).await,
             Command::Ci(cmd) => ci::run(cmd).await,
         }

@@ -50,6 +50,15 @@ pub async fn run(args: TestArgs) -> Result<ExitCode> {
     let flavour = interrupt::or_interrupt(args.flavour.flavour(&engine, &Progress::stderr())).await??;
     interrupt::or_interrupt(arcus_lab::images::ensure(&engine, &flavour, &Progress::stderr())).await??;
     let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    // outside CI the workflow checks skip when their tools are missing: said here, where it is seen
+    for tool in ["check-jsonschema", "zizmor"].into_iter().filter(|_| !ci) {
+        if std::process::Command::new(tool).arg("--version").output().is_err() {
+            eprintln!(
+                "warning: {tool} is not installed: the workflow checks (xtask/tests/workflow.rs) will skip; \
+                 install the versions .ci/requirements.txt names (its first lines say how)"
+            );
+        }
+    }
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut nextest = tokio::process::Command::new(cargo);
     nextest.current_dir(arcus_lab::paths::workspace_root()).args(["nextest", "run", "--workspace"]);
@@ -62,10 +71,9 @@ pub async fn run(args: TestArgs) -> Result<ExitCode> {
     }
     // each test process cleans up after its own signal (nextest passes it on); what a test killed
     // before its cleanup left is removed here
-    let before = child::runs(&engine).await?;
     let status = child::run_passing_signals(nextest.args(&args.nextest), "cargo nextest").await?.status;
     if let Some(signal) = interrupt::received() {
-        for lab in child::remove_abandoned_since(&engine, &before).await? {
+        for lab in child::remove_abandoned_of_children(&engine).await? {
             eprintln!("removed lab {} that an interrupted test left ({})", lab.run, lab.state());
         }
         return Err(Interrupted { signal }).context("cargo nextest");

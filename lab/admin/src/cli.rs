@@ -39,9 +39,18 @@ pub enum UsageError {
     MissingValue(String),
     #[error("--json is only for zookeeper stat, memcached list and memcached listall.")]
     JsonNotSupported,
-    /// Words that are not a command of the grammar: only the usage is printed.
+    /// A word the grammar does not know where it stands (after the words before it, if any).
+    #[error("{}: unknown command.", .0.join(" "))]
+    UnknownCommand(Vec<String>),
+    /// A command without its argument: the words given, and what is missing.
+    #[error("{}: missing {missing}.", .words.join(" "))]
+    MissingArgument { words: Vec<String>, missing: &'static str },
+    /// A word after a complete command.
+    #[error("{extra}: unexpected argument after `{}`.", .command.join(" "))]
+    ExtraArgument { command: Vec<String>, extra: String },
+    /// No command at all: only the usage is printed.
     #[error("")]
-    Grammar,
+    NoCommand,
 }
 
 /// The usage text, naming the program as invoked.
@@ -81,7 +90,47 @@ pub fn parse(args: &[String]) -> Result<Invocation, UsageError> {
             word => words.push(word),
         }
     }
-    let command = match words.as_slice() {
+    let command = command(&words)?;
+    let json_ok = matches!(command, Command::ZkStat | Command::McList(_) | Command::McListAll);
+    if json && !json_ok {
+        return Err(UsageError::JsonNotSupported);
+    }
+    Ok(Invocation::Run { zklist, json, command })
+}
+
+/// The words that may follow `zookeeper` and `memcached`.
+const ZOOKEEPER: &str = "init|start|stop|stat";
+const MEMCACHED: &str = "register|unregister|start|stop|list|listall";
+
+/// The words of the grammar as a command; a word out of place is named.
+fn command(words: &[&str]) -> Result<Command, UsageError> {
+    let owned = |words: &[&str]| words.iter().map(|w| w.to_string()).collect::<Vec<_>>();
+    // how many words make the command: the rest must not be there
+    let arity = match words {
+        [] => return Err(UsageError::NoCommand),
+        ["deploy" | "ping" | "quicksetup", ..] => 2,
+        ["zookeeper", "init" | "start" | "stop" | "stat", ..] | ["memcached", "listall", ..] => 2,
+        ["memcached", "register" | "unregister" | "start" | "stop" | "list", ..] => 3,
+        ["zookeeper" | "memcached"] => {
+            let missing = if words[0] == "zookeeper" { ZOOKEEPER } else { MEMCACHED };
+            return Err(UsageError::MissingArgument { words: owned(words), missing });
+        }
+        ["zookeeper" | "memcached", unknown, ..] => {
+            return Err(UsageError::UnknownCommand(owned(&[words[0], unknown])))
+        }
+        [unknown, ..] => return Err(UsageError::UnknownCommand(owned(&[unknown]))),
+    };
+    if words.len() < arity {
+        let missing = match words {
+            ["deploy" | "quicksetup"] | ["memcached", "register"] => "<conf_file>",
+            _ => "<service_code>",
+        };
+        return Err(UsageError::MissingArgument { words: owned(words), missing });
+    }
+    if let Some(extra) = words.get(arity) {
+        return Err(UsageError::ExtraArgument { command: owned(&words[..arity]), extra: extra.to_string() });
+    }
+    Ok(match words {
         ["deploy", conf] => Command::Deploy(PathBuf::from(conf)),
         ["ping", svc] => Command::Ping(svc.to_string()),
         ["zookeeper", "init"] => Command::ZkInit,
@@ -95,13 +144,8 @@ pub fn parse(args: &[String]) -> Result<Invocation, UsageError> {
         ["memcached", "list", svc] => Command::McList(svc.to_string()),
         ["memcached", "listall"] => Command::McListAll,
         ["quicksetup", conf] => Command::QuickSetup(PathBuf::from(conf)),
-        _ => return Err(UsageError::Grammar),
-    };
-    let json_ok = matches!(command, Command::ZkStat | Command::McList(_) | Command::McListAll);
-    if json && !json_ok {
-        return Err(UsageError::JsonNotSupported);
-    }
-    Ok(Invocation::Run { zklist, json, command })
+        _ => unreachable!("every command of the grammar has its arity above: {words:?}"),
+    })
 }
 
 /// One ZooKeeper server of the zklist.
@@ -192,24 +236,27 @@ mod tests {
         assert_eq!(parse(&args("--zklist -h")), Err(UsageError::MissingValue("--zklist".into())));
         assert_eq!(parse(&args("-z -x zookeeper stat")), Err(UsageError::MissingValue("-z".into())));
         assert_eq!(parse(&args("--json deploy c.json")), Err(UsageError::JsonNotSupported));
-        for line in [
-            "",
-            "deploy",
-            "ping",
-            "zookeeper",
-            "zookeeper restart",
-            "memcached",
-            "memcached register",
-            "memcached unregister",
-            "memcached start",
-            "memcached stop",
-            "memcached list",
-            "memcached listall extra",
-            "quicksetup",
-            "deploy a b",
-            "bogus",
+        for (line, message) in [
+            ("", ""),
+            ("deploy", "deploy: missing <conf_file>."),
+            ("ping", "ping: missing <service_code>."),
+            ("zookeeper", "zookeeper: missing init|start|stop|stat."),
+            ("zookeeper restart", "zookeeper restart: unknown command."),
+            ("memcached", "memcached: missing register|unregister|start|stop|list|listall."),
+            ("memcached register", "memcached register: missing <conf_file>."),
+            ("memcached unregister", "memcached unregister: missing <service_code>."),
+            ("memcached start", "memcached start: missing <service_code>."),
+            ("memcached stop", "memcached stop: missing <service_code>."),
+            ("memcached list", "memcached list: missing <service_code>."),
+            ("memcached listall extra", "extra: unexpected argument after `memcached listall`."),
+            ("memcached drop svc", "memcached drop: unknown command."),
+            ("quicksetup", "quicksetup: missing <conf_file>."),
+            ("deploy a b", "b: unexpected argument after `deploy a`."),
+            ("zookeeper init now", "now: unexpected argument after `zookeeper init`."),
+            ("bogus", "bogus: unknown command."),
+            ("nosuchcommand memcached listall", "nosuchcommand: unknown command."),
         ] {
-            assert_eq!(parse(&args(line)), Err(UsageError::Grammar), "{line:?}");
+            assert_eq!(parse(&args(line)).map_err(|e| e.to_string()), Err(message.to_string()), "{line:?}");
         }
         assert_eq!(UsageError::UnknownOption("-x".into()).to_string(), "-x: unknown option.");
         assert_eq!(

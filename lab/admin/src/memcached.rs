@@ -51,17 +51,34 @@ pub async fn register_conf(ctx: &Ctx, conf: &CloudConf) -> anyhow::Result<()> {
     if !zk.exists(&client_path).await? {
         ops.push(Op::Create { path: client_path, data: Vec::new() });
     }
+    // as the original: every mapping of the service goes, then the conf's servers are mapped
+    // anew; those the conf no longer lists stay removed, and are named below
+    let listed: Vec<String> = conf.servers.iter().map(Server::address).collect();
+    let mut removed = Vec::new();
     for address in mapped_to(&mappings(zk).await?, svc) {
         ops.push(Op::Delete { path: format!("{}/{svc}", znode::mapping(&address)) });
         ops.push(Op::Delete { path: znode::mapping(&address) });
+        if !listed.contains(&address) {
+            removed.push(address);
+        }
     }
     for server in &conf.servers {
         let path = znode::mapping(&server.address());
         ops.push(Op::Create { path: path.clone(), data: serde_json::to_vec(&server.config)? });
         ops.push(Op::Create { path: format!("{path}/{svc}"), data: Vec::new() });
     }
+    let joined = zk.children(&znode::cache_list(svc)).await?.unwrap_or_default();
     let created = zk.commit(&ops).await?;
     ctx.out.line(&python_list(&created));
+    for address in removed {
+        let mut line =
+            format!("removed mapping {} ({svc}): the conf no longer lists {address}", znode::mapping(&address));
+        let prefix = format!("{address}-");
+        if let Some(node) = joined.iter().find(|n| n.starts_with(&prefix)) {
+            line.push_str(&format!("; its node {node} is still joined and is now Undefined"));
+        }
+        ctx.out.line(&line);
+    }
     Ok(())
 }
 
@@ -399,14 +416,22 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let program = dir.join("memcached");
         std::fs::copy("/bin/sh", &program).unwrap();
+        // each says it is ready once its SIGINT trap is set (a signal before that would kill it)
         let spawn = |port: &str| {
-            std::process::Command::new(&program)
-                .args(["-c", "trap 'exit 0' INT; while :; do sleep 0.05; done", "-p", port, "-c", "10"])
+            let ready = dir.join(format!("ready-{port}"));
+            let child = std::process::Command::new(&program)
+                .args(["-c", "trap 'exit 0' INT; : > \"$READY\"; while :; do sleep 0.05; done", "-p", port, "-c", "10"])
+                .env("READY", &ready)
                 .spawn()
-                .unwrap()
+                .unwrap();
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+            while !ready.exists() {
+                assert!(std::time::Instant::now() < deadline, "the stand-in on {port} not ready within 5 s");
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            child
         };
         let (mut short, mut long) = (spawn("1121"), spawn("11211"));
-        std::thread::sleep(std::time::Duration::from_millis(200));
         let out = std::process::Command::new("sh").arg("-c").arg(stop_command(1121)).output().unwrap();
         assert!(out.status.success());
         assert_eq!(String::from_utf8_lossy(&out.stdout), "");

@@ -11,7 +11,11 @@ use std::time::{Duration, Instant};
 /// The timing profile named by `ARCUS_ZK_PROFILE` (`fast` or `seed`); unset or empty: the lab's
 /// default, `fast` (the lab always sets it).
 pub fn profile_from_env() -> anyhow::Result<Timing> {
-    match std::env::var("ARCUS_ZK_PROFILE").unwrap_or_default().as_str() {
+    profile_named(&std::env::var("ARCUS_ZK_PROFILE").unwrap_or_default())
+}
+
+fn profile_named(name: &str) -> anyhow::Result<Timing> {
+    match name {
         "" => Ok(Timing::default()),
         name => name.parse().map_err(|_| anyhow::anyhow!("ARCUS_ZK_PROFILE={name:?}: expected \"seed\" or \"fast\"")),
     }
@@ -370,21 +374,16 @@ mod tests {
     }
 
     #[test]
-    fn profile_from_env() {
-        // The only test that touches ARCUS_ZK_PROFILE.
-        std::env::set_var("ARCUS_ZK_PROFILE", "seed");
-        assert_eq!(super::profile_from_env().unwrap(), Timing::Seed);
-        std::env::set_var("ARCUS_ZK_PROFILE", "fast");
-        assert_eq!(super::profile_from_env().unwrap(), Timing::Fast);
-        std::env::set_var("ARCUS_ZK_PROFILE", "quick");
+    fn profile_names() {
+        // (ARCUS_ZK_PROFILE itself reaches the binary in tests/cli.rs: no test sets the process's
+        // environment, which other test threads read)
+        assert_eq!(profile_named("seed").unwrap(), Timing::Seed);
+        assert_eq!(profile_named("fast").unwrap(), Timing::Fast);
         assert_eq!(
-            super::profile_from_env().unwrap_err().to_string(),
+            profile_named("quick").unwrap_err().to_string(),
             "ARCUS_ZK_PROFILE=\"quick\": expected \"seed\" or \"fast\""
         );
-        // Unset or empty: the lab's default, fast (was seed).
-        std::env::set_var("ARCUS_ZK_PROFILE", "");
-        assert_eq!(super::profile_from_env().unwrap(), Timing::Fast);
-        std::env::remove_var("ARCUS_ZK_PROFILE");
-        assert_eq!(super::profile_from_env().unwrap(), Timing::default());
+        // unset or empty: the lab's default, fast
+        assert_eq!(profile_named("").unwrap(), Timing::Fast);
     }
 }

@@ -45,8 +45,11 @@ fn usage_errors_exit_1_with_the_message_and_the_usage() {
         (&["-x", "memcached", "listall"][..], "-x: unknown option.\n"),
         (&["--zklist"][..], "The --zklist option requires an argument.\n"),
         (&["-z", "-h", "memcached", "listall"][..], "The -z option requires an argument.\n"),
-        (&["memcached", "list"][..], ""),
-        (&["zookeeper"][..], ""),
+        (&["memcached", "list"][..], "memcached list: missing <service_code>.\n"),
+        (&["zookeeper"][..], "zookeeper: missing init|start|stop|stat.\n"),
+        (&["nosuchcommand"][..], "nosuchcommand: unknown command.\n"),
+        (&["-z", "10.0.0.3:2181", "zookeeper", "restart"][..], "zookeeper restart: unknown command.\n"),
+        (&["memcached", "listall", "ruo91-cloud"][..], "ruo91-cloud: unexpected argument after `memcached listall`.\n"),
         (&[][..], ""),
     ] {
         let out = arcus(args);
@@ -103,6 +106,16 @@ fn arcus_sh_names_itself_as_invoked() {
         "{}",
         text(&out.stdout)
     );
+}
+
+#[test]
+fn arcus_sh_names_an_unknown_command_then_the_usage() {
+    let home = install("unknown");
+    let out = in_scripts(&home.0, "./arcus.sh nosuchcommand");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.starts_with("nosuchcommand: unknown command.\nUsage:\n  ./arcus.sh -h\n"), "{stderr}");
+    assert_eq!(text(&out.stdout), "");
 }
 
 #[test]

@@ -434,3 +434,59 @@ async fn zk_deploy_reports_the_failed_host_and_skips_localhost() {
     assert!(!stdout.contains("Done."), "{stdout}");
     assert_eq!(stderr, format!("error: deploy failed on 1 of 1 hosts: {ip}\n"));
 }
+
+/// `memcached register` with a conf that lists fewer servers than the service has: as upstream's
+/// `update_service_code`, every mapping of the service is deleted and the listed ones are made
+/// anew, so the others stay removed; each removed mapping is named, and a node still joined
+/// under it is said to be Undefined now (which `list` shows).
+#[tokio::test(flavor = "multi_thread")]
+async fn zk_register_with_fewer_servers_names_every_mapping_it_removes() {
+    let (_container, ip) = standalone_zookeeper().await;
+    let zklist = format!("{ip}:2181");
+    let z = ["-z", zklist.as_str()];
+    let temp = TempDir::new("register-fewer");
+    let dir = &temp.0;
+    let zk = client(&zklist).await;
+    let open = CreateMode::Persistent.with_acls(Acls::anyone_all());
+    for path in ["/arcus", "/arcus/cache_list", "/arcus/client_list", "/arcus/cache_server_mapping"] {
+        zk.create(path, b"", &open).await.unwrap();
+    }
+    let all = fixture("ruo91.json", ["10.0.0.1", "10.0.0.2", "10.0.0.3"], dir);
+    let run = arcus(&[&z[..], &["memcached", "register", all.to_str().unwrap()]].concat(), "").await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!run.stdout.contains("removed mapping"), "the first register removes nothing: {}", run.stdout);
+    let ephemeral = CreateMode::Ephemeral.with_acls(Acls::anyone_all());
+    for node in ["10.0.0.1:11211-memcached-1", "10.0.0.3:11212-memcached-3"] {
+        zk.create(&format!("/arcus/cache_list/ruo91-cloud/{node}"), b"100MB", &ephemeral).await.unwrap();
+    }
+
+    // the same service without memcached-3's two servers
+    let fewer = dir.join("fewer.json");
+    let mut document: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&all).unwrap()).unwrap();
+    document["servers"].as_array_mut().unwrap().retain(|s| s["ip"] != "10.0.0.3");
+    std::fs::write(&fewer, document.to_string()).unwrap();
+    let run = arcus(&[&z[..], &["memcached", "register", fewer.to_str().unwrap()]].concat(), "").await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.ends_with(
+            "removed mapping /arcus/cache_server_mapping/10.0.0.3:11211 (ruo91-cloud): the conf no longer lists 10.0.0.3:11211\n\
+             removed mapping /arcus/cache_server_mapping/10.0.0.3:11212 (ruo91-cloud): the conf no longer lists 10.0.0.3:11212; \
+             its node 10.0.0.3:11212-memcached-3 is still joined and is now Undefined\n\nDone.\n"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        children(&zk, "/arcus/cache_server_mapping").await,
+        ["10.0.0.1:11211", "10.0.0.1:11212", "10.0.0.2:11211", "10.0.0.2:11212"]
+    );
+    let run = arcus(&[&z[..], &["memcached", "list", "ruo91-cloud", "--json"]].concat(), "").await;
+    let json: serde_json::Value = serde_json::from_str(&run.stdout).expect("one JSON document");
+    assert_eq!(json["undefined"], serde_json::json!(["10.0.0.3:11212"]), "{json}");
+    assert_eq!(json["online"], serde_json::json!(["10.0.0.1:11211"]), "{json}");
+
+    // registering the same conf again removes nothing more
+    let run = arcus(&[&z[..], &["memcached", "register", fewer.to_str().unwrap()]].concat(), "").await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!run.stdout.contains("removed mapping"), "{}", run.stdout);
+}

@@ -6,8 +6,13 @@
 pub const RUN: &str = "io.arcus-lab.run";
 /// The resource's role: `admin`, `host`, `network`, or an image kind.
 pub const ROLE: &str = "io.arcus-lab.role";
-/// The process that owns the resource (`<pid>:<start time>`), or `kept` for `lab up`'s labs.
+/// The process that made the resource and which of its labs (`<pid>:<start time>:<n>`; a test
+/// fixture's `<pid>:<start time>`), or `kept` on labs made before labs had markers.
 pub const OWNER: &str = "io.arcus-lab.owner";
+/// The command a lab was made under (`cargo xtask test`, the suite of `bench`), when it set
+/// `ARCUS_LAB_SESSION` for its children: after an interrupt it removes the abandoned labs of its
+/// session, and no other.
+pub const SESSION: &str = "io.arcus-lab.session";
 /// Which of the lab's four hosts a container is.
 pub const HOST: &str = "io.arcus-lab.host";
 /// The host's address, so that a lab can be found again from its containers.
@@ -24,7 +29,7 @@ mod tests {
 
     #[test]
     fn keys_share_the_lab_prefix() {
-        for key in [RUN, ROLE, OWNER, HOST, IP, IMAGE, TOPOLOGY] {
+        for key in [RUN, ROLE, OWNER, SESSION, HOST, IP, IMAGE, TOPOLOGY] {
             assert!(key.starts_with("io.arcus-lab.") && !key.ends_with('.'), "{key}");
         }
     }

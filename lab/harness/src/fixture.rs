@@ -90,6 +90,9 @@ impl StandaloneZkBuilder {
             .with_label(labels::RUN, run.as_str())
             .with_label(labels::ROLE, ROLE)
             .with_label(owner_key, owner);
+        if let Some(session) = crate::lab::session() {
+            request = request.with_label(labels::SESSION, session);
+        }
         for (target, source) in self.copies {
             request = request.with_copy_to(target, source);
         }

@@ -199,7 +199,7 @@ pub async fn host_image() -> Result<String> {
 pub async fn present(engine: &Engine) -> Result<Vec<String>> {
     let mut all = Vec::new();
     for kind in ["admin", "host", "base"] {
-        all.extend(engine.list_images(LABEL_IMAGE, kind).await?);
+        all.extend(lab_images(engine, kind).await?);
     }
     Ok(all)
 }
@@ -211,11 +211,11 @@ pub async fn present(engine: &Engine) -> Result<Vec<String>> {
 pub async fn prune(engine: &Engine) -> Result<Vec<String>> {
     let _lock = lock().await?;
     let [base, host] = references(engine).await?;
-    let newest_admin = engine.list_images(LABEL_IMAGE, "admin").await?.into_iter().next();
+    let newest_admin = lab_images(engine, "admin").await?.into_iter().next();
     let keep = [Some(base), Some(host), newest_admin];
     let mut removed = Vec::new();
     for kind in ["admin", "host", "base"] {
-        for image in engine.list_images(LABEL_IMAGE, kind).await? {
+        for image in lab_images(engine, kind).await? {
             if keep.contains(&Some(image.clone())) {
                 continue;
             }
@@ -225,6 +225,13 @@ pub async fn prune(engine: &Engine) -> Result<Vec<String>> {
         }
     }
     Ok(removed)
+}
+
+/// The lab's images of a kind, newest first: its own `arcus-lab/<kind>:<hash>` names only, never
+/// another name someone gave the same image (`docker tag` keeps the label).
+async fn lab_images(engine: &Engine, kind: &str) -> Result<Vec<String>> {
+    let ours = format!("arcus-lab/{kind}:");
+    Ok(engine.list_images(LABEL_IMAGE, kind).await?.into_iter().filter(|name| name.starts_with(&ours)).collect())
 }
 
 async fn ensure_host_locked(engine: &Engine, progress: &Progress) -> Result<String> {

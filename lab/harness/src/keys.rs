@@ -236,12 +236,14 @@ impl FromKey for Duration {
 
 /// `250ms`, `3s`, `2m`, `1m 30s`; at most a day (a scenario's waits and holds are seconds).
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let bad = |why: String| format!("bad duration {text:?}: {why} (write 250ms, 3s, 2m)");
-    let d = humantime::parse_duration(text).map_err(|e| bad(e.to_string()))?;
-    if d > Duration::from_secs(24 * 3600) {
-        return Err(bad("longer than a day".into()));
+    const LIMIT: Duration = Duration::from_secs(24 * 3600);
+    let bad = |why: &str| format!("bad duration {text:?}: {why} (write 250ms, 3s, 2m; at most a day, 24h)");
+    match humantime::parse_duration(text) {
+        Ok(d) if d <= LIMIT => Ok(d),
+        // a number past what a duration holds is longer than a day too
+        Ok(_) | Err(humantime::DurationError::NumberOverflow) => Err(bad("longer than a day")),
+        Err(e) => Err(bad(&e.to_string())),
     }
-    Ok(d)
 }
 
 /// A string or a list of strings.
@@ -478,6 +480,10 @@ mod tests {
         for bad in ["5", "99999999999999999999m", "18446744073709551616s", "25h", "-1s", ""] {
             let e = parse_duration(bad).unwrap_err();
             assert!(e.starts_with(&format!("bad duration {bad:?}")), "{e}");
+            assert!(e.contains("at most a day"), "{e}");
+        }
+        for too_long in ["99999999999999999999m", "18446744073709551616s", "25h", "86401s"] {
+            assert!(parse_duration(too_long).unwrap_err().contains(": longer than a day ("), "{too_long}");
         }
     }
 }

@@ -133,3 +133,40 @@ async fn the_guard_refuses_targets_outside_the_lab() {
     assert!(err.to_string().contains("outside the lab"), "{err}");
     assert!(docker_bridge.is_err());
 }
+
+/// Two starts racing for one run id (each with a maker of its own): whichever fails removes what it
+/// made and nothing else, so every start that succeeded still has its whole lab.
+#[tokio::test]
+async fn two_starts_racing_for_one_run_id_remove_only_their_own() {
+    let engine = Engine::connect().await.unwrap();
+    let run = RunId::fresh();
+    let (a, b) = (LabSpec { run: run.clone(), ..LabSpec::owned() }, LabSpec { run: run.clone(), ..LabSpec::owned() });
+    assert_ne!(a.maker, b.maker);
+    let quiet = Progress::silent();
+    let (first, second) = tokio::join!(Lab::start(&engine, &a, &quiet), Lab::start(&engine, &b, &quiet));
+    // what each maker has on the engine now
+    let containers = engine.list_containers(LABEL_RUN, Some(run.as_str())).await.unwrap();
+    let networks = engine.list_networks(LABEL_RUN, Some(run.as_str())).await.unwrap();
+    let owned = |spec: &LabSpec| {
+        let mine = |labels: &std::collections::HashMap<String, String>| {
+            labels.get(labs::LABEL_OWNER).map(String::as_str) == Some(spec.maker.as_str())
+        };
+        (containers.iter().filter(|c| mine(&c.labels)).count(), networks.iter().filter(|n| mine(&n.labels)).count())
+    };
+    let held = [(first.is_ok(), owned(&a)), (second.is_ok(), owned(&b))];
+    labs::down(&engine, &run).await.unwrap();
+    for (spec, result) in [(&a, &first), (&b, &second)] {
+        if let Err(e) = result {
+            eprintln!("the start of {} was refused: {e:#}", spec.maker);
+        }
+    }
+    for (started, (c, n)) in held {
+        if started {
+            assert_eq!((c, n), (4, 1), "a start that succeeded lost part of its lab");
+        } else {
+            assert_eq!((c, n), (0, 0), "a refused start left what it had made");
+        }
+    }
+    assert!(held.iter().filter(|(started, _)| *started).count() <= 1, "both starts succeeded with one run id");
+    assert_eq!(labelled(&engine, &run).await, (0, 0));
+}

@@ -58,19 +58,51 @@ fn imports() -> BTreeMap<String, BTreeSet<String>> {
             .join("\n");
         let used = graph.entry(module.clone()).or_default();
         for (at, _) in text.match_indices("crate::") {
-            let name: String =
-                text[at + "crate::".len()..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
             let before = text[..at].chars().last();
             // `arcus_facts::...` or `$crate::` are other crates' paths
-            if before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$') || name.is_empty() {
+            if before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$') {
                 continue;
             }
-            if name != module {
-                used.insert(name);
+            for name in first_segments(&text[at + "crate::".len()..]) {
+                if name != module {
+                    used.insert(name);
+                }
             }
         }
     }
     graph
+}
+
+/// The modules a path after `crate::` names: `lab::Lab` → lab; `{lab::Lab, probe::{zk, mc}}` →
+/// lab, probe (the first segment of each item of a group, nested groups included).
+fn first_segments(path: &str) -> Vec<String> {
+    let ident = |s: &str| s.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect::<String>();
+    let Some(group) = path.strip_prefix('{') else {
+        return vec![ident(path)].into_iter().filter(|n| !n.is_empty()).collect();
+    };
+    let mut names = Vec::new();
+    let (mut depth, mut item_start) = (0, true);
+    for (i, c) in group.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' if depth == 0 => break,
+            '}' => depth -= 1,
+            ',' if depth == 0 => item_start = true,
+            c if item_start && !c.is_whitespace() => {
+                item_start = false;
+                names.push(ident(&group[i..]));
+            }
+            _ => {}
+        }
+    }
+    names.into_iter().filter(|n| !n.is_empty() && n != "self").collect()
+}
+
+#[test]
+fn grouped_imports_are_seen() {
+    assert_eq!(first_segments("lab::Lab;"), ["lab"]);
+    assert_eq!(first_segments("{lab::{self, Lab}, probe::zk,\n    engine};"), ["lab", "probe", "engine"]);
+    assert!(first_segments("{self};").is_empty());
 }
 
 #[test]

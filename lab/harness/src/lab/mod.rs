@@ -19,7 +19,7 @@ use ipnet::Ipv4Net;
 use tokio::io::AsyncReadExt;
 
 pub use guard::AddressGuard;
-pub use run_id::{owner_alive, owner_label, owner_pid, Maker, Owner, RunId};
+pub use run_id::{owner_alive, owner_label, owner_pid, session, Maker, Owner, RunId, SESSION_VAR};
 pub use topology::{HostName, Topology, TopologyError, FIRST_NODE_PORT, RUNBOOK_SERVICE};
 
 use crate::engine::{ContainerSpec, Engine, ExecOutput, LABEL_ROLE, LABEL_RUN};
@@ -35,6 +35,8 @@ pub use arcus_facts::labels::HOST as LABEL_HOST;
 pub use arcus_facts::labels::IP as LABEL_IP;
 /// Label: the process that made the lab and which of its labs (`<pid>:<start time>:<n>`).
 pub use arcus_facts::labels::OWNER as LABEL_OWNER;
+/// Label: the session of the command the lab was made under (see [`session`]).
+pub use arcus_facts::labels::SESSION as LABEL_SESSION;
 /// Label: the lab's topology (`hosts=3 zk=3 nodes-per-host=2 services=ruo91-cloud`).
 pub use arcus_facts::labels::TOPOLOGY as LABEL_TOPOLOGY;
 
@@ -360,6 +362,8 @@ pub struct LabInfo {
     pub made: bool,
     /// It stays until `lab down` (a kept marker, or the `kept` owner of labs made before markers).
     pub kept: bool,
+    /// The session label of its first resource.
+    pub session: Option<String>,
 }
 
 /// What a lab is to `lab status` and `lab gc`.
@@ -423,7 +427,8 @@ pub async fn labs(engine: &Engine) -> Result<Vec<LabInfo>> {
         let lab = match labs.iter_mut().find(|l| l.run == run) {
             Some(lab) => lab,
             None => {
-                labs.push(LabInfo { run, owner: owner.clone(), made: false, kept: false });
+                let session = labels.get(LABEL_SESSION).cloned();
+                labs.push(LabInfo { run, owner: owner.clone(), made: false, kept: false, session });
                 labs.last_mut().expect("just pushed")
             }
         };
@@ -447,12 +452,13 @@ pub async fn gc(engine: &Engine) -> Result<Vec<LabInfo>> {
 }
 
 fn labels(spec: &LabSpec, role: &str) -> HashMap<String, String> {
-    HashMap::from([
+    let session = session().map(|s| (LABEL_SESSION.to_string(), s));
+    HashMap::from_iter(session.into_iter().chain([
         (LABEL_RUN.to_string(), spec.run.to_string()),
         (LABEL_ROLE.to_string(), role.to_string()),
         (LABEL_OWNER.to_string(), spec.maker.to_string()),
         (LABEL_TOPOLOGY.to_string(), topology_label(&spec.topology)),
-    ])
+    ]))
 }
 
 /// `hosts=3 zk=3 nodes-per-host=2 services=ruo91-cloud`.
@@ -485,8 +491,9 @@ fn host_ip(network: Ipv4Net, host: HostName) -> Ipv4Addr {
     Ipv4Addr::new(o[0], o[1], o[2], last)
 }
 
-/// Creates the run's network on the first free /24 of the pool. Another network of that name (a
-/// lab with this run id made meanwhile) refuses the run id; the caller's failure path removes ours.
+/// Creates the run's network on the first free /24 of the pool. Another network of the run (a lab
+/// with this run id made meanwhile, or at the same time) refuses the run id; the caller's failure
+/// path removes ours.
 async fn create_network(engine: &Engine, spec: &LabSpec) -> Result<Ipv4Net> {
     let run = &spec.run;
     for network in guard::candidates(run.as_str()) {
@@ -501,7 +508,9 @@ async fn create_network(engine: &Engine, spec: &LabSpec) -> Result<Ipv4Net> {
         if let Some(made) =
             engine.create_network(&run.network(), &network.to_string(), &gateway.to_string(), labels).await?
         {
-            if made.warning.contains("already exists") {
+            // a network of that name made before ours (the engine warns), or at the same time
+            let named = engine.list_networks(LABEL_RUN, Some(run.as_str())).await?.len();
+            if made.warning.contains("already exists") || named > 1 {
                 return Err(LabError::Exists(run.clone()).into());
             }
             return Ok(network);

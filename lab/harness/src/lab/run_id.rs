@@ -97,6 +97,15 @@ fn process_identity(pid: u32) -> Option<String> {
     Some(format!("{pid}:{start}"))
 }
 
+/// The variable a command sets for its children so that every lab they make carries its
+/// session label (`crate::lab::LABEL_SESSION`).
+pub const SESSION_VAR: &str = "ARCUS_LAB_SESSION";
+
+/// The session this process's labs belong to, if its parent set one.
+pub fn session() -> Option<String> {
+    std::env::var(SESSION_VAR).ok().filter(|s| !s.is_empty())
+}
+
 /// The process an owner label names (`<pid>:<start time>`, with or without the `:<n>` of a
 /// [`Maker`]), if it names one.
 pub fn owner_pid(owner: &str) -> Option<u32> {

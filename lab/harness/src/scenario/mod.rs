@@ -44,6 +44,7 @@ mod observation;
 mod parse;
 pub mod reference;
 mod runner;
+pub mod snapshot;
 pub mod steps;
 
 use std::path::PathBuf;
@@ -53,7 +54,8 @@ use futures_util::future::BoxFuture;
 pub use context::Ctx;
 pub use observation::Observation;
 pub use parse::{parse, parse_str, ScenarioError};
-pub use runner::{run, snapshot_name, RunOptions, RunReport, TakenSnapshot};
+pub use runner::{run, RunOptions, RunReport};
+pub use snapshot::{snapshot_name, Policy, Snapshots, TakenSnapshot, Verdict};
 
 use crate::cloud::{Level, Step as RunbookStep};
 use crate::keys::{Key, KeyError, Keys};

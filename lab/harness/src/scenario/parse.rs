@@ -43,9 +43,7 @@ pub fn parse_str(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
     let source = Source { name: file.display().to_string(), text: text.to_string() };
     let doc = DeTable::parse(text).map_err(|e| {
         let at = e.span().unwrap_or(0..0);
-        let line = source.text[..at.start.min(text.len())].lines().last().unwrap_or("").to_string();
-        let key = line.split_once('=').map(|(k, _)| k.trim().to_string()).unwrap_or_else(|| line.trim().to_string());
-        source.error(at, &key, e.message().to_string())
+        source.error(at.clone(), &key_near(text, at.start), e.message().to_string())
     })?;
     let top = doc.get_ref();
     for (key, _) in top.iter() {
@@ -100,6 +98,23 @@ pub fn parse_str(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
     }
     let name = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     Ok(Scenario { name, file: file.to_path_buf(), title, setup, topology, steps })
+}
+
+/// What a TOML syntax error at `at` is named by: the key of its line (the text before `=`), or
+/// the line itself (a table header, a stray value); for a blank line the nearest such line above.
+fn key_near(text: &str, at: usize) -> String {
+    let mut at = at.min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    let line_end = text[at..].find('\n').map_or(text.len(), |i| at + i);
+    let name = |line: &str| line.split_once('=').map_or(line, |(key, _)| key).trim().to_string();
+    text[..line_end]
+        .lines()
+        .rev()
+        .map(name)
+        .find(|key| !key.is_empty())
+        .unwrap_or_else(|| "(start of the file)".to_string())
 }
 
 fn span_of(table: &DeTable, key: &str) -> std::ops::Range<usize> {

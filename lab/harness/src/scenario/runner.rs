@@ -6,13 +6,13 @@
 //! the faults are healed, the logs collected (unless a second signal came), the lab removed, and
 //! the run directory says where the run was interrupted.
 
-use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
 use super::artifacts::{now_ms, Event, RunDir};
+use super::snapshot::{Policy, Snapshots, TakenSnapshot};
 use super::{Check, Ctx, Observation, Scenario, Step};
 use crate::cloud::{self, UpOptions};
 use crate::engine::Engine;
@@ -47,20 +47,12 @@ pub struct RunReport {
     pub snapshots: Vec<TakenSnapshot>,
 }
 
-/// A snapshot step's normalized observation.
-#[derive(Debug, Clone)]
-pub struct TakenSnapshot {
-    /// The snapshot's name (`<scenario>@<name>.snap`).
-    pub name: String,
-    /// The step, normalized (the `.snap` header's description).
-    pub description: String,
-    pub text: String,
-}
 
 /// Runs a scenario on a fresh lab. The error names the file, the failing step and the run
 /// directory; mismatching snapshots are reported once the lab is gone.
 pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunReport> {
     let started = Instant::now();
+    let policy = Policy::from_env()?;
     interrupt::listen().context("listen for SIGINT, SIGTERM and SIGHUP")?;
     let engine = Engine::connect().await?;
     let mut spec = LabSpec::owned();
@@ -209,42 +201,11 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunReport>
     down.with_context(|| place("in teardown", &dir))?;
 
     if options.compare_snapshots {
-        // insta prints each diff, then panics: keep checking the others, quietly
-        let hook = std::panic::take_hook();
-        std::panic::set_hook(Box::new(|_| {}));
-        let mismatched: Vec<String> = snapshots
-            .iter()
-            .filter_map(|TakenSnapshot { name, description, text }| {
-                let checked = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                    assert_snapshot(options, &scenario.name, name, description, text)
-                }));
-                checked.is_err().then(|| snapshot_name(&scenario.name, name))
-            })
-            .collect();
-        std::panic::set_hook(hook);
-        anyhow::ensure!(
-            mismatched.is_empty(),
-            "{}: these snapshots differ (diffs above; `cargo insta review` accepts new ones): {}",
-            place("its snapshots", &dir),
-            mismatched.join(", ")
-        );
+        if let Some(report) = Snapshots::new(&options.snapshots).check_all(policy, scenario, &snapshots)? {
+            anyhow::bail!("{}: {report}", place("its snapshots", &dir));
+        }
     }
     Ok(RunReport { run_dir: dir.dir, elapsed: started.elapsed(), snapshots })
-}
-
-/// `<scenario>@<name>`: the snapshot's file stem.
-pub fn snapshot_name(scenario: &str, name: &str) -> String {
-    format!("{scenario}@{name}")
-}
-
-fn assert_snapshot(options: &RunOptions, scenario: &str, name: &str, description: &str, text: &str) {
-    let mut settings = insta::Settings::clone_current();
-    settings.set_snapshot_path(&options.snapshots);
-    settings.set_prepend_module_to_snapshot(false);
-    settings.set_snapshot_suffix(name);
-    settings.set_description(description);
-    settings.set_omit_expression(true);
-    settings.bind(|| insta::assert_snapshot!(scenario, text));
 }
 
 /// Ends the record of a run a signal stopped (the lab is gone): the `interrupted` event last in
