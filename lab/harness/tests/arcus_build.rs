@@ -56,10 +56,8 @@ async fn a_failing_step_names_itself_keeps_its_log_and_leaves_no_container() {
     let err = arcus_build::build(&engine, dir.path(), &Progress::silent()).await.unwrap_err();
     let text = format!("{err:#}");
     assert!(text.contains("failed at step `autorun`") && text.contains("exit 3"), "{text}");
-    let log = text
-        .lines()
-        .find_map(|l| l.strip_prefix("its log: "))
-        .unwrap_or_else(|| panic!("no log path in: {text}"));
+    let log =
+        text.lines().find_map(|l| l.strip_prefix("its log: ")).unwrap_or_else(|| panic!("no log path in: {text}"));
     let logged = std::fs::read_to_string(log).unwrap_or_else(|e| panic!("{log}: {e}"));
     assert!(logged.contains(&marker), "{log} holds {logged:?}");
     assert!(text.contains(&marker), "the message shows the log's tail: {text}");

@@ -47,7 +47,6 @@ pub struct RunReport {
     pub snapshots: Vec<TakenSnapshot>,
 }
 
-
 /// Runs a scenario on a fresh lab. The error names the file, the failing step and the run
 /// directory; mismatching snapshots are reported once the lab is gone.
 pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunReport> {
