@@ -79,7 +79,7 @@ pub async fn run(args: ConformanceArgs) -> Result<ExitCode> {
     let md = out.join("conformance.md");
     std::fs::write(&md, markdown(&rows, &arcus)).with_context(|| format!("write {}", md.display()))?;
     let (equal, total) = count_equal(&rows);
-    println!("{equal} of {total} snapshot checks equal; report: {}", md.display());
+    println!("{equal} of {total} runs equal (every step passed, every snapshot as stored); report: {}", md.display());
     Ok(if equal == total { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
