@@ -65,6 +65,21 @@ impl Checked {
 pub async fn run(args: SoakArgs) -> Result<std::process::ExitCode> {
     let engine = Engine::connect().await?;
     let tag = RunId::fresh();
+    let bin = Binary::copy(&tag)?;
+    let soaked = soak(&args, &engine, &tag, &bin).await;
+    if soaked.is_err() {
+        // a part that failed to run (not one that left something: that is a figure) leaves no lab
+        for run in child::runs(&engine).await? {
+            if run.as_str().starts_with(&format!("soak-{tag}-")) {
+                labs::down(&engine, &run).await?;
+                eprintln!("removed lab {run} of the failed soak");
+            }
+        }
+    }
+    soaked
+}
+
+async fn soak(args: &SoakArgs, engine: &Engine, tag: &RunId, bin: &Binary) -> Result<std::process::ExitCode> {
     let started = Instant::now();
     let mut left = Traces::default();
     let mut problems = Vec::new();
@@ -73,7 +88,7 @@ pub async fn run(args: SoakArgs) -> Result<std::process::ExitCode> {
     let mut cycles = Vec::new();
     for i in 1..=args.cycles {
         let run = RunId::parse(&format!("soak-{tag}-{i}"))?;
-        let (up, down, traces) = up_and_down(&engine, &run, args.bare).await?;
+        let (up, down, traces) = up_and_down(bin, engine, &run, args.bare).await?;
         eprintln!("  cycle {i}: up {:.1} s, down {:.1} s; left {traces}", up.seconds, down.seconds);
         note(&mut problems, &format!("cycle {i}"), &[&up, &down], traces);
         left.add(traces);
@@ -81,14 +96,15 @@ pub async fn run(args: SoakArgs) -> Result<std::process::ExitCode> {
     }
 
     eprintln!("soak {tag}: SIGINT during lab up");
-    let (during_up, traces) = interrupt_up(&engine, &RunId::parse(&format!("soak-{tag}-int-up"))?, args.bare).await?;
+    let (during_up, traces) =
+        interrupt_up(bin, engine, &RunId::parse(&format!("soak-{tag}-int-up"))?, args.bare).await?;
     eprintln!("  exit {:?}; left {traces}", during_up.exit);
     note(&mut problems, "SIGINT during lab up", &[&during_up], traces);
     left.add(traces);
     let sigint_up = json!({ "command": during_up, "left": traces });
 
     eprintln!("soak {tag}: SIGINT during lab run {INTERRUPTED_SCENARIO}");
-    let (during_run, run_dir, summary, traces) = interrupt_run(&engine).await?;
+    let (during_run, run_dir, summary, traces) = interrupt_run(bin, engine).await?;
     eprintln!("  exit {:?}; {summary}; left {traces}", during_run.exit);
     note(&mut problems, "SIGINT during lab run", &[&during_run], traces);
     if !summary.contains("interrupted") {
@@ -99,7 +115,8 @@ pub async fn run(args: SoakArgs) -> Result<std::process::ExitCode> {
 
     eprintln!("soak {tag}: two labs at the same time");
     let (a, b) = (RunId::parse(&format!("soak-{tag}-a"))?, RunId::parse(&format!("soak-{tag}-b"))?);
-    let (first, second) = tokio::join!(up_and_down(&engine, &a, args.bare), up_and_down(&engine, &b, args.bare));
+    let (first, second) =
+        tokio::join!(up_and_down(bin, engine, &a, args.bare), up_and_down(bin, engine, &b, args.bare));
     let mut two = Vec::new();
     for (run, (up, down, traces)) in [(&a, first?), (&b, second?)] {
         eprintln!("  {run}: up {:.1} s, down {:.1} s; left {traces}", up.seconds, down.seconds);
@@ -112,14 +129,14 @@ pub async fn run(args: SoakArgs) -> Result<std::process::ExitCode> {
     let mut flaky = 0;
     for i in 1..=args.suite_runs {
         eprintln!("soak {tag}: scenario suite, run {i} of {}", args.suite_runs);
-        let before = child::runs(&engine).await?;
+        let before = child::runs(engine).await?;
         let ran = crate::bench::run_suite().await?;
         let failures = failures(&ran);
         flaky += failures.len();
-        let new_labs: Vec<RunId> = child::runs(&engine).await?.difference(&before).cloned().collect();
+        let new_labs: Vec<RunId> = child::runs(engine).await?.difference(&before).cloned().collect();
         let mut labs_left = Vec::new();
         for run in new_labs {
-            let traces = Footprint::new(run.clone()).traces(&engine, CHAIN).await?;
+            let traces = Footprint::new(run.clone()).traces(engine, CHAIN).await?;
             left.add(traces);
             labs_left.push(json!({ "run": run.as_str(), "left": traces }));
         }
@@ -138,7 +155,7 @@ pub async fn run(args: SoakArgs) -> Result<std::process::ExitCode> {
 
     // whatever this soak's run ids still name (the suite's are counted above)
     let own: Vec<RunId> =
-        child::runs(&engine).await?.into_iter().filter(|r| r.as_str().contains(tag.as_str())).collect();
+        child::runs(engine).await?.into_iter().filter(|r| r.as_str().contains(tag.as_str())).collect();
     for run in &own {
         problems.push(format!("lab {run} is still on the engine"));
     }
@@ -182,11 +199,32 @@ fn note(problems: &mut Vec<String>, part: &str, commands: &[&Checked], traces: T
     }
 }
 
-/// `cargo xtask <args>` (this binary), its output piped.
-fn xtask(args: &[&str]) -> Result<tokio::process::Command> {
-    let mut cmd = tokio::process::Command::new(std::env::current_exe().context("this binary's path")?);
-    cmd.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    Ok(cmd)
+/// A copy of this binary for the soak's commands: the one at target/debug is replaced by every
+/// build in the checkout meanwhile (it may even be missing for a moment), and the soak measures
+/// one build. Removed when dropped.
+struct Binary(PathBuf);
+
+impl Binary {
+    fn copy(tag: &RunId) -> Result<Binary> {
+        let copy = arcus_lab::paths::state_dir().join("bench").join(format!("soak-xtask-{tag}"));
+        std::fs::create_dir_all(copy.parent().expect("a parent")).context("create target/arcus-lab/bench")?;
+        // /proc/self/exe is this very build, even once its path names another
+        std::fs::copy("/proc/self/exe", &copy).with_context(|| format!("copy this binary to {}", copy.display()))?;
+        Ok(Binary(copy))
+    }
+
+    /// `cargo xtask <args>`, its output piped.
+    fn command(&self, args: &[&str]) -> tokio::process::Command {
+        let mut cmd = tokio::process::Command::new(&self.0);
+        cmd.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        cmd
+    }
+}
+
+impl Drop for Binary {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }
 
 /// Waits for a started command and checks it (the signals the soak receives are passed on).
@@ -217,35 +255,35 @@ async fn finish(
 }
 
 /// Runs `cargo xtask <args>` to its end and checks it.
-async fn run_xtask(args: &[&str], expected_exit: i32) -> Result<Checked> {
+async fn run_xtask(bin: &Binary, args: &[&str], expected_exit: i32) -> Result<Checked> {
     let command = format!("cargo xtask {}", args.join(" "));
     let started = Instant::now();
-    let child = child::spawn(&mut xtask(args)?, &command)?;
+    let child = child::spawn(&mut bin.command(args), &command)?;
     finish(child, command, expected_exit, started).await
 }
 
 /// `lab up --run <run>`, then `lab down --run <run>`; what the lab left.
-async fn up_and_down(engine: &Engine, run: &RunId, bare: bool) -> Result<(Checked, Checked, Traces)> {
+async fn up_and_down(bin: &Binary, engine: &Engine, run: &RunId, bare: bool) -> Result<(Checked, Checked, Traces)> {
     let mut up_args = vec!["lab", "up", "--run", run.as_str()];
     if bare {
         up_args.push("--bare");
     }
-    let up = run_xtask(&up_args, 0).await?;
+    let up = run_xtask(bin, &up_args, 0).await?;
     let mut footprint = Footprint::new(run.clone());
     footprint.note(engine).await?;
-    let down = run_xtask(&["lab", "down", "--run", run.as_str()], 0).await?;
+    let down = run_xtask(bin, &["lab", "down", "--run", run.as_str()], 0).await?;
     Ok((up, down, footprint.traces(engine, CHAIN).await?))
 }
 
 /// `lab up --run <run>`, SIGINT once every host runs (with `--bare`, once its network exists).
-async fn interrupt_up(engine: &Engine, run: &RunId, bare: bool) -> Result<(Checked, Traces)> {
+async fn interrupt_up(bin: &Binary, engine: &Engine, run: &RunId, bare: bool) -> Result<(Checked, Traces)> {
     let mut args = vec!["lab", "up", "--run", run.as_str()];
     if bare {
         args.push("--bare");
     }
     let command = format!("cargo xtask {}", args.join(" "));
     let started = Instant::now();
-    let mut child = child::spawn(&mut xtask(&args)?, &command)?;
+    let mut child = child::spawn(&mut bin.command(&args), &command)?;
     let hosts = usize::from(Topology::default().hosts) + 1;
     let point = if bare { "its network to exist".to_string() } else { format!("its {hosts} hosts to run") };
     let reached = wait::until(&format!("`{command}`: {point}"), REACH, wait::POLL, || async {
@@ -273,11 +311,11 @@ async fn interrupt_up(engine: &Engine, run: &RunId, bare: bool) -> Result<(Check
 
 /// `lab run s04_node_sigkill`, SIGINT once its first step has ended; its run directory and what
 /// its summary says, and what its lab left.
-async fn interrupt_run(engine: &Engine) -> Result<(Checked, PathBuf, String, Traces)> {
+async fn interrupt_run(bin: &Binary, engine: &Engine) -> Result<(Checked, PathBuf, String, Traces)> {
     let args = ["lab", "run", INTERRUPTED_SCENARIO];
     let command = format!("cargo xtask {}", args.join(" "));
     let started = Instant::now();
-    let mut child = child::spawn(&mut xtask(&args)?, &command)?;
+    let mut child = child::spawn(&mut bin.command(&args), &command)?;
     let pid = child.id().context("the child has no pid")?;
     // its lab is the one this child owns
     let found = wait::until(&format!("`{command}`: a lab owned by pid {pid}"), REACH, wait::POLL, || async {

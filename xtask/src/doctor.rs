@@ -109,6 +109,11 @@ pub async fn run() -> Result<ExitCode> {
         format!("{free:.1} GiB free under the workspace"),
         "free disk space: the images and builds need about 5 GiB",
     );
+    // what the next `lab up` has to make first, and about how long that takes here
+    let engine = Engine::connect().await.ok();
+    for line in crate::first_up::lines(engine.as_ref()).await {
+        println!("{line}");
+    }
     Ok(if problems == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 

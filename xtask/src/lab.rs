@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
+use arcus_lab::build_times;
 use arcus_lab::cloud::{self, Level, Step, UpOptions};
 use arcus_lab::interrupt::Interrupted;
 use arcus_lab::lab::{self as labs, LabError};
@@ -171,6 +172,7 @@ pub async fn run(cmd: LabCommand) -> Result<ExitCode> {
 }
 
 async fn up(args: UpArgs) -> Result<ExitCode> {
+    let started = std::time::Instant::now();
     args.images.apply();
     let run = match &args.run {
         Some(id) => RunId::parse(id)?,
@@ -188,6 +190,10 @@ async fn up(args: UpArgs) -> Result<ExitCode> {
         Some(_) => e.context(format!("lab up (run {run}): what it had made is removed")),
         None => e,
     })?;
+    if level == Level::Runbook(Step::List) {
+        // for doctor's look ahead: a whole lab up, images built or not
+        build_times::record(&arcus_lab::paths::state_dir(), build_times::LAB_UP, started.elapsed());
+    }
     if args.run.is_none() {
         set_current(&run)?;
     }

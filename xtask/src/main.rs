@@ -10,6 +10,7 @@ mod ci;
 mod conformance;
 mod doctor;
 mod flavour_args;
+mod first_up;
 mod image_args;
 mod lab;
 mod lab_view;

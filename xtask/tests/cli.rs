@@ -251,6 +251,8 @@ async fn lab_up_prints_a_connect_string_that_reaches_its_ensemble() {
     let exec_line = printed.lines().find(|l| l.trim_start().starts_with("cargo xtask lab exec")).unwrap_or_default();
     let exec_args: Vec<&str> = exec_line.split_whitespace().skip(2).collect();
     let exec = xtask(&exec_args);
+    // a whole lab up is a time doctor's look ahead quotes
+    let doctor = xtask(&["doctor"]);
     let down = xtask(&["lab", "down", "--run", &run]);
 
     assert!(up.status.success(), "{}", stderr(&up));
@@ -279,6 +281,8 @@ async fn lab_up_prints_a_connect_string_that_reaches_its_ensemble() {
     let listall = String::from_utf8_lossy(&exec.stdout);
     assert!(listall.contains("ruo91-cloud  OK          6       6        0"), "{exec_line}:\n{listall}");
     assert!(printed.contains(&format!("  cargo xtask lab down --run {run}\n")), "{printed}");
+    let looked_ahead = String::from_utf8_lossy(&doctor.stdout);
+    assert!(looked_ahead.contains("the last `lab up` here took "), "{looked_ahead}");
     assert!(down.status.success(), "{}", stderr(&down));
 }
 

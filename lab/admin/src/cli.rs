@@ -287,4 +287,50 @@ mod tests {
         }
         assert_eq!(parse_zklist("a:1,b").unwrap_err().entry, "b");
     }
+
+    #[test]
+    fn random_zklists_parse_or_name_the_entry_and_never_panic() {
+        const ZKLISTS: usize = 100_000;
+        let pieces = ["10.0.0.3", "memcached-2", "h", ":", ",", "2181", "0", "65535", "65536", "-1", "", " ", "@", "/"];
+        let mut rng = fastrand::Rng::with_seed(0x0021_1181);
+        let (mut parsed, mut refused) = (0, 0);
+        for n in 0..ZKLISTS {
+            let mut zklist: String = if n % 2 == 0 {
+                // entries of the right shape, some of them with a port out of range
+                let hosts = ["10.0.0.3", "memcached-2", "h", "::1", ""];
+                let ports = ["2181", "1", "65535", "0", "65536", "21x"];
+                let entries = 1 + rng.usize(..4);
+                let entry = |rng: &mut fastrand::Rng| {
+                    format!("{}:{}", hosts[rng.usize(..hosts.len())], ports[rng.usize(..ports.len())])
+                };
+                (0..entries).map(|_| entry(&mut rng)).collect::<Vec<_>>().join(",")
+            } else {
+                (0..rng.usize(..8)).map(|_| pieces[rng.usize(..pieces.len())]).collect()
+            };
+            if n % 8 == 1 {
+                // any bytes too
+                zklist.extend((0..rng.usize(..6)).map(|_| rng.char(..)));
+            }
+            let outcome = std::panic::catch_unwind(|| parse_zklist(&zklist));
+            match outcome {
+                Err(_) => panic!("parse_zklist panicked on {zklist:?}"),
+                Ok(Ok(servers)) => {
+                    parsed += 1;
+                    assert_eq!(servers.len(), zklist.split(',').count(), "{zklist:?}");
+                    for (server, entry) in servers.iter().zip(zklist.split(',')) {
+                        assert!(server.port > 0 && !server.host.is_empty(), "{zklist:?}");
+                        assert!(entry.starts_with(&format!("{}:", server.host)), "{zklist:?}: {server:?}");
+                    }
+                }
+                Ok(Err(e)) => {
+                    refused += 1;
+                    assert_eq!(e.zklist, zklist);
+                    assert!(zklist.split(',').any(|entry| entry == e.entry), "{zklist:?}: {e}");
+                    assert!(e.to_string().contains(&format!("{:?}", e.entry)), "{e}");
+                }
+            }
+        }
+        eprintln!("{ZKLISTS} random zklists: {parsed} parsed, {refused} refused naming the entry");
+        assert!(parsed > 0 && refused > 0, "{parsed} parsed, {refused} refused");
+    }
 }

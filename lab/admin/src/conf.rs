@@ -177,15 +177,19 @@ fn valid_name(s: &str) -> bool {
     !s.is_empty() && s != "." && s != ".." && !s.contains('/')
 }
 
-fn kind(value: &Value) -> &'static str {
+/// What a value is, for messages. A number JSON reads as a float (`1.5`, but also `1e4`) is named
+/// with its value: it is refused even where a whole number would do.
+fn kind(value: &Value) -> String {
     match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(n) if n.is_f64() => "a fractional number",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "an object",
+        Value::Null => "null".into(),
+        Value::Bool(_) => "a boolean".into(),
+        Value::Number(n) if n.is_f64() => {
+            format!("the number {n}, written with a fraction or an exponent (a whole number is digits only)")
+        }
+        Value::Number(_) => "a number".into(),
+        Value::String(_) => "a string".into(),
+        Value::Array(_) => "a list".into(),
+        Value::Object(_) => "an object".into(),
     }
 }
 
@@ -311,7 +315,13 @@ mod tests {
             ),
             (
                 r#"{"serviceCode":"s","servers":[{"ip":"a","config":{"port":1.5}}]}"#,
-                "conf/x.json: servers[0].config.port: must be a string, found a fractional number",
+                "conf/x.json: servers[0].config.port: must be a string, found the number 1.5, written with a \
+                 fraction or an exponent (a whole number is digits only)",
+            ),
+            (
+                r#"{"serviceCode":"s","servers":[{"ip":"a","config":{"port":1e4}}]}"#,
+                "conf/x.json: servers[0].config.port: must be a string, found the number 10000.0, written with a \
+                 fraction or an exponent (a whole number is digits only)",
             ),
             (
                 r#"{"serviceCode":"s","servers":[{"ip":"a","config":{"port":"1","threads":true}}]}"#,
@@ -378,7 +388,8 @@ mod tests {
             ),
             (
                 "fractional-number.json",
-                "bad/fractional-number.json: servers[0].config.port: must be a string, found a fractional number",
+                "bad/fractional-number.json: servers[0].config.port: must be a string, found the number 11211.5, \
+                 written with a fraction or an exponent (a whole number is digits only)",
             ),
         ];
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/bad");
@@ -392,5 +403,143 @@ mod tests {
             let name = format!("bad/{name}");
             assert_eq!(fixture(&name).unwrap_err().to_string(), expected);
         }
+    }
+
+    /// Values a key may be given instead of its own: numbers past every limit and in every JSON
+    /// form, wrong types, names no znode can have, nesting past serde's depth limit.
+    const VALUES: &[&str] = &[
+        "\"1e4\"",
+        "1e4",
+        "1.5",
+        "-1",
+        "0",
+        "1",
+        "65535",
+        "65536",
+        "\"65536\"",
+        "\"0\"",
+        "\"011211\"",
+        "\" 1\"",
+        "4294967295",
+        "4294967296",
+        "18446744073709551616",
+        "-9223372036854775809",
+        "null",
+        "true",
+        "[]",
+        "{}",
+        "\"\"",
+        "\".\"",
+        "\"..\"",
+        "\"a/b\"",
+        "\"10.0.0.1:1\"",
+        "\"a b\"",
+        "\"\\u0000\"",
+        "\"é\"",
+        "[{\"ip\": \"a\"}]",
+        "{\"port\": \"1\"}",
+    ];
+    const KEYS: &[&str] =
+        &["serviceCode", "servers", "config", "ip", "port", "hostname", "memlimit", "threads", "connections", "", "x"];
+
+    /// One to four changes of `text`: a value or a key replaced, a line dropped or repeated,
+    /// bytes changed, or a deep nest.
+    fn mutate(rng: &mut fastrand::Rng, text: &str) -> String {
+        let mut text = text.to_string();
+        for _ in 0..1 + rng.usize(..4) {
+            let bytes = text.as_bytes();
+            match rng.usize(..8) {
+                0..=2 => {
+                    // the value after a random colon, up to the next , } ] or line end
+                    let colons: Vec<usize> = (0..bytes.len()).filter(|i| bytes[*i] == b':').collect();
+                    if let Some(&at) = colons.get(rng.usize(..colons.len().max(1))) {
+                        let end = text[at + 1..].find([',', '}', ']', '\n']).map_or(text.len(), |i| at + 1 + i);
+                        text.replace_range(at + 1..end, VALUES[rng.usize(..VALUES.len())]);
+                    }
+                }
+                3 => {
+                    // the key before a random colon
+                    let keys: Vec<usize> = (0..bytes.len()).filter(|i| bytes[*i] == b':').collect();
+                    if let Some(&at) = keys.get(rng.usize(..keys.len().max(1))) {
+                        if let Some(open) = text[..at].rfind('"').and_then(|close| text[..close].rfind('"')) {
+                            let close = text[..at].rfind('"').unwrap();
+                            text.replace_range(open + 1..close, KEYS[rng.usize(..KEYS.len())]);
+                        }
+                    }
+                }
+                4 | 5 => {
+                    let mut lines: Vec<&str> = text.lines().collect();
+                    if !lines.is_empty() {
+                        let i = rng.usize(..lines.len());
+                        if rng.bool() {
+                            lines.remove(i);
+                        } else {
+                            lines.insert(i, lines[i]);
+                        }
+                    }
+                    text = lines.join("\n");
+                }
+                6 => {
+                    let depth = rng.usize(100..300);
+                    text = format!("{}{text}{}", "[".repeat(depth), "]".repeat(depth));
+                }
+                _ => {
+                    let mut bytes = text.into_bytes();
+                    let at = rng.usize(..=bytes.len());
+                    match rng.usize(..3) {
+                        0 if at < bytes.len() => bytes[at] = rng.u8(..),
+                        1 => bytes.insert(at, b"{}[]:,\"\\0-.e \n"[rng.usize(..14)]),
+                        _ => bytes.truncate(at),
+                    }
+                    text = String::from_utf8_lossy(&bytes).into_owned();
+                }
+            }
+        }
+        text
+    }
+
+    #[test]
+    fn mutated_configs_parse_or_name_file_and_key_and_never_panic() {
+        const CONFIGS: usize = 50_000;
+        let seeds = [
+            RUO91,
+            r#"{"serviceCode":"s","servers":[{"ip":"10.0.0.1","config":{"port":11211}}],"config":{"memlimit":100}}"#,
+        ];
+        let mut rng = fastrand::Rng::with_seed(0x00c0_f1d5);
+        let (mut parsed, mut refused) = (0, 0);
+        for n in 0..CONFIGS {
+            let text = mutate(&mut rng, seeds[n % seeds.len()]);
+            let outcome = std::panic::catch_unwind(|| parse("conf/fuzz.json", &text));
+            match outcome {
+                Err(_) => panic!("the conf parser panicked on mutated config {n}:\n{text}"),
+                Ok(Ok(conf)) => {
+                    parsed += 1;
+                    assert!(valid_name(&conf.service_code) && !conf.servers.is_empty(), "{text}");
+                    let mut addresses: Vec<String> = conf.servers.iter().map(Server::address).collect();
+                    addresses.sort();
+                    addresses.dedup();
+                    assert_eq!(addresses.len(), conf.servers.len(), "{text}");
+                    for server in &conf.servers {
+                        assert!(server.port > 0 && server.config.values().all(Value::is_string), "{text}");
+                    }
+                }
+                Ok(Err(e)) => {
+                    refused += 1;
+                    let message = e.to_string();
+                    assert!(message.starts_with("conf/fuzz.json:"), "{message}");
+                    match e {
+                        ConfError::Syntax { line, .. } => {
+                            assert!((1..=text.lines().count() + 1).contains(&line), "{message}\n{text}")
+                        }
+                        ConfError::Invalid { key, problem, .. } => {
+                            assert!(!key.is_empty() && !problem.is_empty(), "{message}")
+                        }
+                        ConfError::Read { .. } => unreachable!("nothing is read"),
+                    }
+                }
+            }
+        }
+        eprintln!("{CONFIGS} mutated configs: {parsed} parsed, {refused} refused naming the file");
+        assert!(parsed > 0 && refused > CONFIGS / 2, "{parsed} parsed, {refused} refused");
     }
 }

@@ -10,10 +10,12 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
+use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use sha2::{Digest, Sha256};
 
+use crate::build_times;
 use crate::engine::{Engine, LABEL_IMAGE};
 use crate::flavour::Flavour;
 use crate::paths;
@@ -242,9 +244,15 @@ async fn ensure_host_locked(engine: &Engine, progress: &Progress) -> Result<Stri
 async fn ensure_admin_locked(engine: &Engine, host: &str, flavour: &Flavour, progress: &Progress) -> Result<String> {
     let mut context = BuildContext::from_dir(&images_dir().join("admin"))?;
     let step = progress.step("building the arcus and memcached binaries (cargo build --release)");
+    let started = Instant::now();
+    let before = modified(&paths::target_dir().join("release"));
     // off the async threads: `lab up` starts the hosts meanwhile
     let bins = tokio::task::spawn_blocking(build_binaries).await??;
     step.done();
+    if modified(&bins) != before {
+        // a time only for a build that made something: cargo finding all fresh says nothing
+        build_times::record(&paths::state_dir(), build_times::BINARIES, started.elapsed());
+    }
     context.add_file("arcus/bin/arcus", &bins.join("arcus"))?;
     match flavour {
         Flavour::Reference => context.add_file("arcus/bin/memcached", &bins.join("memcached"))?,
@@ -323,6 +331,7 @@ async fn ensure_base(engine: &Engine, progress: &Progress) -> Result<String> {
         return Ok(reference);
     }
     ensure_mmdebstrap(progress)?;
+    let started = Instant::now();
     let step = progress.step(format!("building the base rootfs (mmdebstrap bookworm) → {reference}"));
     let cache = paths::state_dir().join("cache");
     std::fs::create_dir_all(&cache).with_context(|| format!("create {}", cache.display()))?;
@@ -352,6 +361,7 @@ async fn ensure_base(engine: &Engine, progress: &Progress) -> Result<String> {
     engine.import_rootfs(&tarball, "arcus-lab/base", &tag, changes).await?;
     let _ = std::fs::remove_file(&tarball);
     step.done();
+    build_times::record(&paths::state_dir(), "base", started.elapsed());
     Ok(reference)
 }
 
@@ -369,10 +379,12 @@ async fn build_if_missing(
         return Ok(reference);
     }
     let step = progress.step(format!("building {reference}"));
+    let started = Instant::now();
     let labels = HashMap::from([(LABEL_IMAGE.to_string(), kind.to_string())]);
     let args = HashMap::from([(parent_arg.to_string(), parent.to_string())]);
-    engine.build_image(tar, &reference, args, labels, |line| step.detail(line)).await?;
+    engine.build_image(tar, &reference, args, labels, |line| show_build_line(&step, line)).await?;
     step.done();
+    build_times::record(&paths::state_dir(), kind, started.elapsed());
     Ok(reference)
 }
 
@@ -555,23 +567,60 @@ fn ensure_mmdebstrap(progress: &Progress) -> Result<()> {
     if !(root && Path::new("/etc/debian_version").exists()) {
         bail!("mmdebstrap is missing; install it: sudo apt-get install -y mmdebstrap");
     }
+    // apt's output goes to a log: its dozens of lines would drown the progress display
+    let log = paths::state_dir().join("apt-mmdebstrap.log");
     let step = progress.step("mmdebstrap is missing: installing it (apt-get install -y mmdebstrap)");
-    eprintln!("mmdebstrap is missing: installing it with apt-get install -y mmdebstrap");
+    let started = Instant::now();
+    eprintln!("mmdebstrap is missing: installing it with apt-get (its output: {})", log.display());
     for args in [&["update", "-qq"][..], &["install", "-y", "-qq", "mmdebstrap"][..]] {
-        let status = Command::new("apt-get")
-            .args(args)
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .status()
-            .context("run apt-get")?;
-        if !status.success() {
-            bail!(
-                "apt-get {} failed ({status}); install mmdebstrap by hand: apt-get install -y mmdebstrap",
-                args.join(" ")
-            );
-        }
+        let mut apt = Command::new("apt-get");
+        apt.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+        run_logged(&mut apt, &log).with_context(|| {
+            format!("apt-get {}; install mmdebstrap by hand: apt-get install -y mmdebstrap", args.join(" "))
+        })?;
     }
     step.done();
+    build_times::record(&paths::state_dir(), build_times::MMDEBSTRAP, started.elapsed());
     Ok(())
+}
+
+/// When the release binaries were last written (None: not built).
+fn modified(release: &Path) -> Option<std::time::SystemTime> {
+    std::fs::metadata(release.join("memcached")).and_then(|m| m.modified()).ok()
+}
+
+/// Runs `cmd` with its stdout and stderr appended to `log`; a failure names the log and shows
+/// its last lines.
+fn run_logged(cmd: &mut Command, log: &Path) -> Result<()> {
+    if let Some(dir) = log.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
+    }
+    let out = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .with_context(|| format!("open {}", log.display()))?;
+    let err = out.try_clone().with_context(|| format!("open {}", log.display()))?;
+    let program = cmd.get_program().to_string_lossy().into_owned();
+    let status = cmd.stdout(out).stderr(err).status().with_context(|| format!("run {program}"))?;
+    if !status.success() {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        bail!("{program} failed ({status}); the end of {}:\n{}", log.display(), tail(&text, 20));
+    }
+    Ok(())
+}
+
+/// What a line of the (legacy) builder's output is to the progress display: a Dockerfile step
+/// (`Step 3/9 : RUN ...`) is the build's stage, the builder's own bookkeeping is left out, and
+/// anything else (what a RUN prints: the package being set up) is a detail.
+fn show_build_line(step: &crate::progress::Step, line: &str) {
+    let bookkeeping = ["--->", "Removing intermediate container", "Successfully built", "Successfully tagged"];
+    let trimmed = line.trim_start();
+    if trimmed.starts_with("Step ") && trimmed.contains(" : ") {
+        step.stage(trimmed);
+    } else if !bookkeeping.iter().any(|b| trimmed.starts_with(b)) {
+        step.detail(trimmed);
+    }
 }
 
 /// Held while images are checked or built; released on drop.
@@ -593,4 +642,28 @@ pub(crate) fn short_hash(hasher: Sha256) -> String {
 pub(crate) fn tail(text: &str, lines: usize) -> String {
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_logged_command_keeps_its_output_out_of_sight_and_shows_its_end_on_failure() {
+        let dir = std::env::temp_dir().join(format!("arcus-run-logged-{}", std::process::id()));
+        let log = dir.join("apt.log");
+        run_logged(Command::new("sh").args(["-c", "echo Selecting previously unselected package x"]), &log).unwrap();
+        let lines: String = (1..=30).map(|i| format!("echo line {i}; ")).collect();
+        let failed = run_logged(Command::new("sh").args(["-c", &format!("{lines} echo broken >&2; exit 100")]), &log);
+        let message = failed.unwrap_err().to_string();
+        let kept = std::fs::read_to_string(&log).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(
+            message.starts_with(&format!("sh failed (exit status: 100); the end of {}:\n", log.display())),
+            "{message}"
+        );
+        assert!(message.ends_with("line 30\nbroken"), "{message}");
+        assert!(!message.contains("line 11\n"), "only the last 20 lines: {message}");
+        assert!(kept.starts_with("Selecting previously unselected package x\nline 1\n"), "{kept}");
+    }
 }

@@ -3,7 +3,8 @@
 //!
 //! - `engine` (every Docker call), `images` (base/host/admin images); beside them the utilities
 //!   `paths`, `progress`, `wait` (bounded polling), `timing` (the profile, from `arcus-facts`),
-//!   `flavour` (reference node or a user's Arcus), `interrupt` (SIGINT, SIGTERM, SIGHUP)
+//!   `flavour` (reference node or a user's Arcus), `interrupt` (SIGINT, SIGTERM, SIGHUP),
+//!   `build_times` (how long the images and binaries took here last)
 //! - `lab`: typed hosts, the topology, run ids and ownership, the address guard, lifecycle
 //! - `arcus_build`: our recipe that builds a user's arcus-memcached checkout into a prefix
 //! - `probe`: read-only looks (ZooKeeper modes, tree and sessions; node processes and replies)
@@ -16,6 +17,7 @@
 //! `fixture` (single-container test fixtures) uses `lab` and `images`.
 
 pub mod arcus_build;
+pub mod build_times;
 pub mod cloud;
 pub mod engine;
 pub mod fault;

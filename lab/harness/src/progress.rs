@@ -3,8 +3,9 @@
 //! (the runbook's preparation steps; the hosts starting while the admin image is built) do not
 //! overwrite each other; a finished step leaves `✓ <what> (<word>, 1.2 s)` above the running ones,
 //! and a step dropped unfinished (an error, an interrupt) leaves `✗ <what> (stopped, 1.2 s)`.
-//! Otherwise (a log, CI) plain lines: `<what> ...` when a step starts, `<what>: <word> (1.2 s)`
-//! when it ends, nothing for a detail or a dropped step.
+//! Otherwise (a log, CI) plain lines: `<what> ...` when a step starts, `<what>: <stage>` for each
+//! stage it reaches (an image build's Dockerfile steps), `<what>: <word> (1.2 s)` when it ends,
+//! nothing for a detail or a dropped step.
 
 use std::fmt;
 use std::io::{IsTerminal, Write};
@@ -33,6 +34,10 @@ const TICK: Duration = Duration::from_millis(100);
 
 /// How much of a detail a spinner line shows.
 const DETAIL_CHARS: usize = 60;
+
+/// How much of a stage a spinner line shows (a detail after it gets what is left of DETAIL_CHARS,
+/// at least 20); a plain line shows it whole.
+const STAGE_CHARS: usize = 40;
 
 impl Progress {
     /// Progress on stderr: spinner lines when stderr is a terminal, plain lines otherwise.
@@ -74,7 +79,7 @@ impl Progress {
                 Some(bar)
             }
         };
-        Step { progress: self.clone(), what, started: Instant::now(), bar }
+        Step { progress: self.clone(), what, started: Instant::now(), bar, stage: Mutex::new(None) }
     }
 }
 
@@ -101,6 +106,13 @@ pub struct Step {
     started: Instant,
     /// The step's spinner (terminal only) until the step ends.
     bar: Option<ProgressBar>,
+    /// The stage reached, shown before each detail (terminal only).
+    stage: Mutex<Option<String>>,
+}
+
+/// `text` on one line, blanks squeezed, at most `chars` characters.
+fn one_line(text: &str, chars: usize) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(chars).collect()
 }
 
 impl Step {
@@ -108,10 +120,27 @@ impl Step {
     /// otherwise.
     pub fn detail(&self, detail: &str) {
         let Some(bar) = &self.bar else { return };
-        let detail: String =
-            detail.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(DETAIL_CHARS).collect();
-        if !detail.is_empty() {
-            bar.set_message(format!("{}: {detail}", self.what));
+        let stage = self.stage.lock().unwrap_or_else(|e| e.into_inner());
+        let room = DETAIL_CHARS.saturating_sub(stage.as_ref().map_or(0, |s| s.chars().count())).max(20);
+        let detail = one_line(detail, room);
+        match (&*stage, detail.is_empty()) {
+            (_, true) => {}
+            (Some(stage), false) => bar.set_message(format!("{}: {stage} · {detail}", self.what)),
+            (None, false) => bar.set_message(format!("{}: {detail}", self.what)),
+        }
+    }
+
+    /// A stage the step reached (an image build's Dockerfile step): on a terminal it stays on the
+    /// step's line, before the details that follow; otherwise it is a line of its own.
+    pub fn stage(&self, stage: &str) {
+        match (&self.progress.out, &self.bar) {
+            (Out::Plain(out), _) => write_plain(out, &format!("{}: {}\n", self.what, one_line(stage, usize::MAX))),
+            (Out::Terminal(_), Some(bar)) => {
+                let stage = one_line(stage, STAGE_CHARS);
+                bar.set_message(format!("{}: {stage}", self.what));
+                *self.stage.lock().unwrap_or_else(|e| e.into_inner()) = Some(stage);
+            }
+            _ => {}
         }
     }
 
@@ -199,6 +228,24 @@ mod tests {
     }
 
     #[test]
+    fn plain_stages_are_lines_of_their_own_and_details_are_not() {
+        let buffer = Buffer::default();
+        let progress = Progress::plain(buffer.clone());
+        let build = progress.step("building arcus-lab/host:1a2b");
+        build.stage("Step 2/9 : RUN   apt-get install -y openjdk-17-jre-headless zookeeper and more and more");
+        build.detail("Unpacking openjdk-17-jre-headless ...");
+        build.stage("Step 3/9 : COPY boot /usr/local/bin/");
+        build.done();
+        assert_eq!(
+            buffer.text(),
+            "building arcus-lab/host:1a2b ...\n\
+             building arcus-lab/host:1a2b: Step 2/9 : RUN apt-get install -y openjdk-17-jre-headless zookeeper and more and more\n\
+             building arcus-lab/host:1a2b: Step 3/9 : COPY boot /usr/local/bin/\n\
+             building arcus-lab/host:1a2b: done (T s)\n"
+        );
+    }
+
+    #[test]
     fn plain_times_are_seconds_with_one_decimal() {
         let buffer = Buffer::default();
         let progress = Progress::plain(buffer.clone());
@@ -253,5 +300,22 @@ mod tests {
             "  ✗ runbook step zklist (stopped, T s)",
             "  ✓ runbook step conf (skipped, T s)",
         ]);
+        // a build shows its Dockerfile step, then each detail after it
+        let build = progress.step("building host");
+        build.stage("Step 2/9 : RUN apt-get install");
+        settled(&[
+            "  ✓ runbook step keys (done, T s)",
+            "  ✗ runbook step zklist (stopped, T s)",
+            "  ✓ runbook step conf (skipped, T s)",
+            "  * building host: Step 2/9 : RUN apt-get install (T s)",
+        ]);
+        build.detail("Unpacking   zookeeper (3.8.0-11) ...");
+        settled(&[
+            "  ✓ runbook step keys (done, T s)",
+            "  ✗ runbook step zklist (stopped, T s)",
+            "  ✓ runbook step conf (skipped, T s)",
+            "  * building host: Step 2/9 : RUN apt-get install · Unpacking zookeeper (3.8.0-11) (T s)",
+        ]);
+        build.done();
     }
 }

@@ -8,6 +8,7 @@ use std::path::Path;
 
 /// Each module with its layer; a module may use the modules of lower layers only.
 const LAYERS: &[(&str, u8)] = &[
+    ("build_times", 0),
     ("engine", 0),
     ("paths", 0),
     ("progress", 0),

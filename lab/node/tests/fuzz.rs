@@ -20,26 +20,12 @@ const ITEM_MEMORY_MB: u64 = 8;
 /// store held about 6000 items, 0.6 MB).
 const RSS_GROWTH_BOUND_KIB: u64 = (ITEM_MEMORY_MB + 32) * 1024;
 
-/// SplitMix64: a small seeded generator, so every run sends the same lines (a failure is
-/// reproducible) without a crate for it.
-struct Rng(u64);
+/// The seeded generator: every run sends the same lines, so a failure is reproducible.
+type Rng = fastrand::Rng;
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn pick<'a, T>(&mut self, from: &'a [T]) -> &'a T {
-        &from[self.below(from.len())]
-    }
+/// A random element of `from`.
+fn pick<'a, T>(rng: &mut Rng, from: &'a [T]) -> &'a T {
+    &from[rng.usize(..from.len())]
 }
 
 /// Valid request lines that mutations start from (storage commands get their data block after
@@ -112,53 +98,53 @@ fn interesting(rng: &mut Rng) -> Vec<u8> {
         "\r",
         "é",
     ];
-    match rng.below(8) {
+    match rng.usize(..8) {
         0 => vec![b'k'; 250],
-        1 => vec![b'k'; 251 + rng.below(50)],
+        1 => vec![b'k'; 251 + rng.usize(..50)],
         2 | 3 => fresh_key(rng),
-        _ => rng.pick(WORDS).as_bytes().to_vec(),
+        _ => pick(rng, WORDS).as_bytes().to_vec(),
     }
 }
 
 fn fresh_key(rng: &mut Rng) -> Vec<u8> {
-    (0..1 + rng.below(40)).map(|_| b'a' + rng.below(26) as u8).collect()
+    (0..1 + rng.usize(..40)).map(|_| b'a' + rng.usize(..26) as u8).collect()
 }
 
 fn random_bytes(rng: &mut Rng, len: usize) -> Vec<u8> {
     // mostly what protocol lines are made of, sometimes any byte
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789 -\r\n\0\t:";
-    (0..len).map(|_| if rng.below(4) == 0 { rng.next() as u8 } else { *rng.pick(ALPHABET) }).collect()
+    (0..len).map(|_| if rng.usize(..4) == 0 { rng.u8(..) } else { *pick(rng, ALPHABET) }).collect()
 }
 
 fn mutate(rng: &mut Rng, line: &mut Vec<u8>) {
-    let at = |rng: &mut Rng, line: &Vec<u8>| rng.below(line.len() + 1);
-    match rng.below(7) {
+    let at = |rng: &mut Rng, line: &Vec<u8>| rng.usize(..line.len() + 1);
+    match rng.usize(..7) {
         0 if !line.is_empty() => {
-            let i = rng.below(line.len());
-            line[i] = rng.next() as u8;
+            let i = rng.usize(..line.len());
+            line[i] = rng.u8(..);
         }
         1 => {
             let i = at(rng, line);
-            let len = 1 + rng.below(8);
+            let len = 1 + rng.usize(..8);
             line.splice(i..i, random_bytes(rng, len));
         }
         2 if !line.is_empty() => {
-            let i = rng.below(line.len());
-            let end = (i + 1 + rng.below(8)).min(line.len());
+            let i = rng.usize(..line.len());
+            let end = (i + 1 + rng.usize(..8)).min(line.len());
             line.drain(i..end);
         }
         3 | 4 => {
             // a whole space-separated token replaced by an interesting one
             let mut tokens: Vec<Vec<u8>> = line.split(|b| *b == b' ').map(<[u8]>::to_vec).collect();
-            let i = rng.below(tokens.len());
+            let i = rng.usize(..tokens.len());
             tokens[i] = interesting(rng);
             *line = tokens.join(&b' ');
         }
         5 => {
             // a token repeated, or one dropped
             let mut tokens: Vec<Vec<u8>> = line.split(|b| *b == b' ').map(<[u8]>::to_vec).collect();
-            let i = rng.below(tokens.len());
-            if rng.below(2) == 0 {
+            let i = rng.usize(..tokens.len());
+            if rng.usize(..2) == 0 {
                 let copy = tokens[i].clone();
                 tokens.insert(i, copy);
             } else if tokens.len() > 1 {
@@ -178,12 +164,12 @@ fn mutate(rng: &mut Rng, line: &mut Vec<u8>) {
 /// parser. Returns the bytes and whether the batch must end after them (a declared length past
 /// [`LONGEST_DATA`]).
 fn request(rng: &mut Rng) -> (Vec<u8>, bool) {
-    let mut line = if rng.below(5) == 0 {
-        let len = rng.below(120);
+    let mut line = if rng.usize(..5) == 0 {
+        let len = rng.usize(..120);
         random_bytes(rng, len)
     } else {
-        let mut line = rng.pick(SEEDS).as_bytes().to_vec();
-        if rng.below(2) == 0 {
+        let mut line = pick(rng, SEEDS).as_bytes().to_vec();
+        if rng.usize(..2) == 0 {
             // a fresh key in place of the seed's, so the store fills up to its limit
             let mut tokens: Vec<Vec<u8>> = line.split(|b| *b == b' ').map(<[u8]>::to_vec).collect();
             if let Some(key) = tokens.get_mut(1) {
@@ -191,7 +177,7 @@ fn request(rng: &mut Rng) -> (Vec<u8>, bool) {
             }
             line = tokens.join(&b' ');
         }
-        for _ in 0..1 + rng.below(4) {
+        for _ in 0..1 + rng.usize(..4) {
             mutate(rng, &mut line);
         }
         line
@@ -211,11 +197,11 @@ fn request(rng: &mut Rng) -> (Vec<u8>, bool) {
     }
     line.truncate(1500);
     let declared = declared_length(&line);
-    line.extend_from_slice(if rng.below(8) == 0 { b"\n" } else { b"\r\n" });
+    line.extend_from_slice(if rng.usize(..8) == 0 { b"\n" } else { b"\r\n" });
     match declared {
         Some(len) if len > LONGEST_DATA => (line, true),
         Some(len) => {
-            let len = if rng.below(8) == 0 { (len + rng.below(6)).saturating_sub(2) } else { len };
+            let len = if rng.usize(..8) == 0 { (len + rng.usize(..6)).saturating_sub(2) } else { len };
             line.extend(random_bytes(rng, len));
             line.extend_from_slice(b"\r\n");
             (line, false)
@@ -250,7 +236,7 @@ fn a_million_random_and_mutated_lines_leave_the_node_answering_within_its_memory
     assert_eq!(check.call("version"), "VERSION 1.15.0-ref");
     let rss_before = common::proc_kib(pid, "VmRSS:");
 
-    let mut rng = Rng(0x00c0_ffee_5eed_1234);
+    let mut rng = Rng::with_seed(0x00c0_ffee_5eed_1234);
     let (mut sent, mut replied, mut connections) = (0, 0, 0);
     while sent < LINES {
         let mut batch = Vec::new();
