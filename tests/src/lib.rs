@@ -26,8 +26,13 @@ pub fn run_file(file: &Path) -> Result<(), String> {
     let text = std::fs::read_to_string(file).map_err(|e| format!("{}: cannot read: {e}", shown.display()))?;
     let parsed = scenario::parse_str(&shown, &text).map_err(|e| e.to_string())?;
     let flavour = Flavour::from_option(None).map_err(|e| e.to_string())?;
-    let options =
-        RunOptions { snapshots: paths::snapshots_dir(), timing: Timing::Fast, flavour, keep_on_failure: false };
+    let options = RunOptions {
+        snapshots: paths::snapshots_dir(),
+        timing: Timing::Fast,
+        flavour,
+        keep_on_failure: false,
+        compare_snapshots: true,
+    };
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     let report = runtime.block_on(scenario::run(&parsed, &options)).map_err(|e| format!("{e:#}"))?;
     eprintln!("{}: passed in {:.1?}; run directory {}", parsed.name, report.elapsed, report.run_dir.display());

@@ -10,9 +10,10 @@ use arcus_lab::cloud::{self, Level, Step, UpOptions};
 use arcus_lab::interrupt::Interrupted;
 use arcus_lab::lab::{self as labs, LabError};
 use arcus_lab::scenario::{self, RunOptions};
-use arcus_lab::{Engine, Flavour, Lab, LabSpec, Owner, Progress, RunId, Timing, Topology};
+use arcus_lab::{Engine, Lab, LabSpec, Owner, Progress, RunId, Timing, Topology};
 use clap::{Args, Subcommand};
 
+use crate::flavour_args::FlavourArgs;
 use crate::lab_view::LabView;
 
 #[derive(Subcommand)]
@@ -48,10 +49,8 @@ pub struct RunArgs {
     /// Timing profile: fast (tickTime 500) or seed (the runbook's 2000).
     #[arg(long, default_value = "fast", value_parser = Timing::parse)]
     profile: Timing,
-    /// Use a user's arcus-memcached install prefix (bin/memcached, lib/) instead of the reference
-    /// node (default: $ARCUS_PREFIX if set).
-    #[arg(long, value_name = "PREFIX")]
-    arcus: Option<PathBuf>,
+    #[command(flatten)]
+    flavour: FlavourArgs,
     /// When a step fails, leave that lab up and print how to reach it and how to remove it.
     #[arg(long)]
     keep_on_failure: bool,
@@ -78,9 +77,8 @@ pub struct UpArgs {
     /// Timing profile written into zoo.cfg: fast (tickTime 500, sessions 1-10 s) or seed (the runbook's 2000).
     #[arg(long, default_value = "fast", value_parser = Timing::parse)]
     profile: Timing,
-    /// Use a user's arcus-memcached install prefix (bin/memcached, lib/) instead of the reference node.
-    #[arg(long, value_name = "PREFIX")]
-    arcus: Option<PathBuf>,
+    #[command(flatten)]
+    flavour: FlavourArgs,
     #[command(flatten)]
     topology: TopologyArgs,
 }
@@ -181,8 +179,8 @@ async fn up(args: UpArgs) -> Result<ExitCode> {
         None => RunId::fresh(),
     };
     let topology = args.topology.topology()?;
-    let flavour = Flavour::from_option(args.arcus.as_deref())?;
     let engine = Engine::connect().await?;
+    let flavour = args.flavour.flavour(&engine, &Progress::stderr()).await?;
     let level = if args.bare { Level::Bare } else { Level::Runbook(args.until.unwrap_or(Step::List)) };
     let lab =
         LabSpec { run: run.clone(), owner: Owner::Kept, flavour, timing: args.profile, topology, ..LabSpec::owned() };
@@ -310,8 +308,9 @@ async fn run_scenarios(args: RunArgs) -> Result<ExitCode> {
     let options = RunOptions {
         snapshots: args.snapshots.clone().unwrap_or_else(arcus_lab::paths::snapshots_dir),
         timing: args.profile,
-        flavour: Flavour::from_option(args.arcus.as_deref())?,
+        flavour: args.flavour.flavour(&Engine::connect().await?, &Progress::stderr()).await?,
         keep_on_failure: args.keep_on_failure,
+        compare_snapshots: true,
     };
     // every file is found and checked before the first lab starts
     let mut scenarios = Vec::new();
@@ -345,7 +344,7 @@ async fn run_scenarios(args: RunArgs) -> Result<ExitCode> {
 }
 
 /// A scenario given as a path, or as a name under `scenarios/`.
-fn scenario_file(name: &str) -> Result<PathBuf> {
+pub fn scenario_file(name: &str) -> Result<PathBuf> {
     let as_path = PathBuf::from(name);
     if as_path.is_file() {
         return Ok(as_path);

@@ -1,12 +1,15 @@
 //! `cargo xtask`: the lab's command line for people and CI. This file only parses and
 //! dispatches; each command lives in its own module.
 
+mod arcus;
 mod bench;
 mod bench_node;
 mod bench_soak;
 mod child;
 mod ci;
+mod conformance;
 mod doctor;
+mod flavour_args;
 mod first_up;
 mod image_args;
 mod lab;
@@ -35,6 +38,13 @@ enum Command {
     Lab(lab::LabCommand),
     /// Check the machine: Docker engine, API version, mmdebstrap, disk, stale labs.
     Doctor,
+    /// Real arcus-memcached: build a source checkout into a prefix the lab can run.
+    #[command(subcommand)]
+    Arcus(arcus::ArcusCommand),
+    /// Run the scenarios on the reference node and on a real arcus-memcached (--arcus PREFIX or
+    /// --arcus-src DIR) and write target/arcus-lab/conformance.md and .json: per scenario and
+    /// snapshot equal or the diff, and each flavour's timings side by side.
+    Conformance(conformance::ConformanceArgs),
     /// Benchmarks (figures, never pass/fail).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -60,7 +70,10 @@ fn main() -> std::process::ExitCode {
     // the commands that make labs or run what makes them clean up on SIGINT, SIGTERM and SIGHUP
     let cleans_up = matches!(
         cli.command,
-        Command::Lab(lab::LabCommand::Up(_) | lab::LabCommand::Run(_)) | Command::Test(_) | Command::Bench(_)
+        Command::Lab(lab::LabCommand::Up(_) | lab::LabCommand::Run(_))
+            | Command::Test(_)
+            | Command::Bench(_)
+            | Command::Conformance(_)
     );
     let result = runtime.block_on(async {
         if cleans_up {
@@ -69,6 +82,8 @@ fn main() -> std::process::ExitCode {
         match cli.command {
             Command::Lab(cmd) => lab::run(cmd).await,
             Command::Doctor => doctor::run().await,
+            Command::Arcus(cmd) => arcus::run(cmd).await,
+            Command::Conformance(args) => conformance::run(args).await,
             Command::Bench(cmd) => bench::run(cmd).await,
             Command::Snapshots(cmd) => snapshots::run(cmd),
             Command::Test(args) => test::run(args).await,

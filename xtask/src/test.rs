@@ -10,10 +10,13 @@ use arcus_lab::{Engine, Flavour, Progress};
 use clap::Args;
 
 use crate::child;
+use crate::flavour_args::FlavourArgs;
 use crate::image_args::ImageArgs;
 
 #[derive(Args)]
 pub struct TestArgs {
+    #[command(flatten)]
+    flavour: FlavourArgs,
     /// Run only shard K of N (K from 1): nextest deals each test binary's tests out in turn
     /// (`--partition count:K/N`), so N shards together run every test exactly once.
     #[arg(long, value_name = "K/N", value_parser = parse_shard)]
@@ -42,8 +45,9 @@ pub async fn run(args: TestArgs) -> Result<ExitCode> {
     for lab in arcus_lab::lab::gc(&engine).await? {
         eprintln!("removed abandoned lab {} ({})", lab.run, lab.state());
     }
-    // the flavour the scenarios will use: the reference node, or ARCUS_PREFIX
-    let flavour = Flavour::from_option(None)?;
+    // the flavour the scenarios will use: the reference node, ARCUS_PREFIX, or what the options
+    // name (a checkout is built first); the test processes learn it through ARCUS_PREFIX
+    let flavour = interrupt::or_interrupt(args.flavour.flavour(&engine, &Progress::stderr())).await??;
     interrupt::or_interrupt(arcus_lab::images::ensure(&engine, &flavour, &Progress::stderr())).await??;
     let ci = std::env::var("CI").is_ok_and(|v| v == "true");
     // outside CI the workflow checks skip when their tools are missing: said here, where it is seen
@@ -61,6 +65,9 @@ pub async fn run(args: TestArgs) -> Result<ExitCode> {
     nextest.args(partition(args.shard)).envs(arcus_lab::images::base_image_env());
     if ci {
         nextest.args(["--profile", "ci"]);
+    }
+    if let Flavour::Arcus(prefix) = &flavour {
+        nextest.env("ARCUS_PREFIX", prefix);
     }
     // each test process cleans up after its own signal (nextest passes it on); what a test killed
     // before its cleanup left is removed here

@@ -105,14 +105,15 @@ pub async fn build(engine: &Engine, src: &Path, progress: &Progress) -> Result<A
         "hash": hash,
         "steps": steps.iter().map(|(name, took)| serde_json::json!({"step": name, "seconds": took.as_secs_f64()})).collect::<Vec<_>>(),
     });
-    std::fs::write(&done, serde_json::to_string_pretty(&record)?).with_context(|| format!("write {}", done.display()))?;
+    std::fs::write(&done, serde_json::to_string_pretty(&record)?)
+        .with_context(|| format!("write {}", done.display()))?;
     Ok(ArcusBuild { prefix, dir, version, cached: false, steps })
 }
 
 /// The checkout, made absolute, if it looks like arcus-memcached's.
 fn check_checkout(src: &Path) -> Result<PathBuf> {
-    let src = std::fs::canonicalize(src)
-        .with_context(|| format!("--arcus-src {}: no such directory", src.display()))?;
+    let src =
+        std::fs::canonicalize(src).with_context(|| format!("--arcus-src {}: no such directory", src.display()))?;
     for needed in ["configure.ac", "memcached.c", "arcus_zk.c", "config/autorun.sh", "deps/install.sh"] {
         if !src.join(needed).exists() {
             bail!(
@@ -199,7 +200,8 @@ async fn build_in(
         let started = Instant::now();
         let result = run_step(engine, container, step).await;
         let log_path = logs.join(format!("{}.log", step.name));
-        let mut log = run_sh(engine, container, &format!("cat /build/logs/{}.log", step.name)).await.unwrap_or_default();
+        let mut log =
+            run_sh(engine, container, &format!("cat /build/logs/{}.log", step.name)).await.unwrap_or_default();
         match result {
             Ok(()) => {
                 std::fs::write(&log_path, &log).with_context(|| format!("write {}", log_path.display()))?;
@@ -242,10 +244,8 @@ async fn run_step(engine: &Engine, container: &str, step: &RecipeStep) -> Result
     run_sh(engine, container, &script).await?;
     let what = format!("the arcus build step `{name}` to finish");
     let code = crate::wait::until(&what, STEP_DEADLINE, Duration::from_millis(500), || async {
-        let rc = engine
-            .exec(container, &["cat", &format!("/build/logs/{name}.rc")])
-            .await
-            .map_err(|e| e.to_string())?;
+        let rc =
+            engine.exec(container, &["cat", &format!("/build/logs/{name}.rc")]).await.map_err(|e| e.to_string())?;
         if rc.exit == 0 {
             Ok(rc.stdout.trim().to_string())
         } else {
@@ -275,7 +275,8 @@ fn unpack_prefix(tar: &[u8], dir: &Path) -> Result<()> {
     tar::Archive::new(tar).unpack(&staging).with_context(|| format!("unpack into {}", staging.display()))?;
     let prefix = dir.join("prefix");
     let _ = std::fs::remove_dir_all(&prefix);
-    std::fs::rename(staging.join("arcus"), &prefix).with_context(|| format!("move the prefix to {}", prefix.display()))?;
+    std::fs::rename(staging.join("arcus"), &prefix)
+        .with_context(|| format!("move the prefix to {}", prefix.display()))?;
     let _ = std::fs::remove_dir_all(&staging);
     Ok(())
 }

@@ -12,9 +12,9 @@ use bollard::models::{
     NetworkingConfig, VolumeCreateRequest,
 };
 use bollard::query_parameters::{
-    BuildImageOptions, CreateContainerOptions, CreateImageOptions, KillContainerOptions, ListContainersOptions,
-    ListImagesOptions, ListNetworksOptions, ListVolumesOptions, LogsOptions, RemoveContainerOptions,
-    RemoveImageOptions, RemoveVolumeOptions, StatsOptions,
+    BuildImageOptions, CreateContainerOptions, CreateImageOptions, DownloadFromContainerOptions, KillContainerOptions,
+    ListContainersOptions, ListImagesOptions, ListNetworksOptions, ListVolumesOptions, LogsOptions,
+    RemoveContainerOptions, RemoveImageOptions, RemoveVolumeOptions, StatsOptions, UploadToContainerOptions,
 };
 use bollard::Docker;
 use futures_util::{StreamExt, TryStreamExt};
@@ -413,6 +413,50 @@ impl Engine {
 
     pub async fn unpause(&self, name: &str) -> Result<()> {
         self.docker.unpause_container(name).await.map_err(call(format!("unpause container {name}")))
+    }
+
+    /// Creates and starts a container with no network (a build sandbox) running `cmd`, never pulling.
+    pub async fn run_offline(
+        &self,
+        name: &str,
+        image: &str,
+        labels: HashMap<String, String>,
+        cmd: &[&str],
+    ) -> Result<()> {
+        let body = ContainerCreateBody {
+            image: Some(image.to_string()),
+            cmd: Some(cmd.iter().map(|s| s.to_string()).collect()),
+            labels: Some(labels),
+            host_config: Some(HostConfig { init: Some(true), network_mode: Some("none".into()), ..Default::default() }),
+            ..Default::default()
+        };
+        let options = CreateContainerOptions { name: Some(name.to_string()), ..Default::default() };
+        self.docker
+            .create_container(Some(options), body)
+            .await
+            .map_err(call(format!("create container {name} from {image}")))?;
+        self.start(name).await
+    }
+
+    /// Unpacks a tarball into the directory `dir` of a container (`docker cp -`).
+    pub async fn upload(&self, container: &str, dir: &str, tar: Vec<u8>) -> Result<()> {
+        let options = UploadToContainerOptions { path: dir.to_string(), ..Default::default() };
+        self.docker
+            .upload_to_container(container, Some(options), bollard::body_full(tar.into()))
+            .await
+            .map_err(call(format!("copy a tarball into {container}:{dir}")))
+    }
+
+    /// The path `path` of a container as a tarball (`docker cp CONTAINER:PATH -`).
+    pub async fn download(&self, container: &str, path: &str) -> Result<Vec<u8>> {
+        let options = DownloadFromContainerOptions { path: path.to_string() };
+        let chunks: Vec<_> = self
+            .docker
+            .download_from_container(container, Some(options))
+            .try_collect()
+            .await
+            .map_err(call(format!("copy {container}:{path} out")))?;
+        Ok(chunks.concat())
     }
 
     /// Removes a container and its anonymous volumes, running or not; a missing one is fine.

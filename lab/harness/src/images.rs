@@ -264,6 +264,15 @@ async fn ensure_admin_locked(engine: &Engine, host: &str, flavour: &Flavour, pro
     build_if_missing(engine, "admin", &context, "HOST", host, progress).await
 }
 
+/// The builder for a user's arcus-memcached checkout (`arcus build`): the base image plus a C
+/// toolchain and autotools, built if missing.
+pub async fn ensure_arcus_builder(engine: &Engine, progress: &Progress) -> Result<String> {
+    let _lock = lock().await?;
+    let base = ensure_base(engine, progress).await?;
+    let context = BuildContext::from_dir(&images_dir().join("arcus-builder"))?;
+    build_if_missing(engine, "arcus-builder", &context, "BASE", &base, progress).await
+}
+
 fn host_context() -> Result<BuildContext> {
     BuildContext::from_dir(&images_dir().join("host"))
 }
@@ -379,26 +388,50 @@ async fn build_if_missing(
     Ok(reference)
 }
 
-/// A build context: files by their path in the context, with their mode.
-struct BuildContext {
-    files: BTreeMap<String, (PathBuf, u32)>,
+/// A build context (or any tree the lab sends to a container): files by their path in the
+/// context, with their mode, from the disk or given as bytes.
+pub(crate) struct BuildContext {
+    files: BTreeMap<String, (FileData, u32)>,
+}
+
+enum FileData {
+    Disk(PathBuf),
+    Bytes(Vec<u8>),
+    /// A symbolic link, kept as one (a library's `libx.so.2 -> libx.so.2.0.0`).
+    Symlink(PathBuf),
 }
 
 impl BuildContext {
-    fn from_dir(dir: &Path) -> Result<BuildContext> {
+    pub(crate) fn from_dir(dir: &Path) -> Result<BuildContext> {
+        BuildContext::from_dir_without(dir, &[])
+    }
+
+    /// The tree under `dir`, less the entries named in `skip` at any depth (`.git`).
+    pub(crate) fn from_dir_without(dir: &Path, skip: &[&str]) -> Result<BuildContext> {
         let mut context = BuildContext { files: BTreeMap::new() };
-        context.add_dir("", dir)?;
+        context.add_tree("", dir, skip)?;
         Ok(context)
     }
 
     fn add_dir(&mut self, under: &str, dir: &Path) -> Result<()> {
+        self.add_tree(under, dir, &[])
+    }
+
+    fn add_tree(&mut self, under: &str, dir: &Path, skip: &[&str]) -> Result<()> {
         let entries = std::fs::read_dir(dir).with_context(|| format!("read {}", dir.display()))?;
         for entry in entries {
             let entry = entry?;
             let name = entry.file_name().to_string_lossy().into_owned();
+            if skip.contains(&name.as_str()) {
+                continue;
+            }
             let inner = if under.is_empty() { name } else { format!("{under}/{name}") };
-            if entry.file_type()?.is_dir() {
-                self.add_dir(&inner, &entry.path())?;
+            let kind = entry.file_type()?;
+            if kind.is_dir() {
+                self.add_tree(&inner, &entry.path(), skip)?;
+            } else if kind.is_symlink() {
+                let target = std::fs::read_link(entry.path())?;
+                self.files.insert(inner, (FileData::Symlink(target), 0o777));
             } else {
                 self.add_file(&inner, &entry.path())?;
             }
@@ -409,21 +442,35 @@ impl BuildContext {
     fn add_file(&mut self, inner: &str, path: &Path) -> Result<()> {
         use std::os::unix::fs::PermissionsExt;
         let meta = std::fs::metadata(path).with_context(|| format!("read {}", path.display()))?;
-        self.files.insert(inner.to_string(), (path.to_path_buf(), meta.permissions().mode() & 0o7777));
+        self.files.insert(inner.to_string(), (FileData::Disk(path.to_path_buf()), meta.permissions().mode() & 0o7777));
         Ok(())
     }
 
+    /// Adds (or replaces) a file given by its content.
+    pub(crate) fn add_bytes(&mut self, inner: &str, data: Vec<u8>, mode: u32) {
+        self.files.insert(inner.to_string(), (FileData::Bytes(data), mode));
+    }
+
     /// A reproducible tarball (fixed owners and times), so its bytes hash the content.
-    fn tar(&self) -> Result<Vec<u8>> {
+    pub(crate) fn tar(&self) -> Result<Vec<u8>> {
         let mut builder = tar::Builder::new(Vec::new());
-        for (inner, (path, mode)) in &self.files {
-            let data = std::fs::read(path).with_context(|| format!("read {}", path.display()))?;
+        for (inner, (file, mode)) in &self.files {
             let mut header = tar::Header::new_gnu();
-            header.set_size(data.len() as u64);
             header.set_mode(*mode);
             header.set_mtime(0);
             header.set_uid(0);
             header.set_gid(0);
+            let data = match file {
+                FileData::Disk(path) => std::fs::read(path).with_context(|| format!("read {}", path.display()))?,
+                FileData::Bytes(bytes) => bytes.clone(),
+                FileData::Symlink(target) => {
+                    header.set_entry_type(tar::EntryType::Symlink);
+                    header.set_size(0);
+                    builder.append_link(&mut header, inner, target)?;
+                    continue;
+                }
+            };
+            header.set_size(data.len() as u64);
             header.set_cksum();
             builder.append_data(&mut header, inner, data.as_slice())?;
         }
@@ -588,11 +635,11 @@ async fn lock() -> Result<File> {
         .with_context(|| format!("lock {}", path.display()))
 }
 
-fn short_hash(hasher: Sha256) -> String {
+pub(crate) fn short_hash(hasher: Sha256) -> String {
     hasher.finalize().iter().take(6).map(|b| format!("{b:02x}")).collect()
 }
 
-fn tail(text: &str, lines: usize) -> String {
+pub(crate) fn tail(text: &str, lines: usize) -> String {
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
 }

@@ -6,6 +6,7 @@
 //!   `flavour` (reference node or a user's Arcus), `interrupt` (SIGINT, SIGTERM, SIGHUP),
 //!   `build_times` (how long the images and binaries took here last)
 //! - `lab`: typed hosts, the topology, run ids and ownership, the address guard, lifecycle
+//! - `arcus_build`: our recipe that builds a user's arcus-memcached checkout into a prefix
 //! - `probe`: read-only looks (ZooKeeper modes, tree and sessions; node processes and replies)
 //! - `keys`: a scenario step's keys, typed, with their places in the file (for declarations)
 //! - `fault`: the fault verbs, one file each
@@ -15,6 +16,7 @@
 //!
 //! `fixture` (single-container test fixtures) uses `lab` and `images`.
 
+pub mod arcus_build;
 pub mod build_times;
 pub mod cloud;
 pub mod engine;

@@ -50,6 +50,15 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
     ]
 });
 
+/// The ZooKeeper C client library's own log lines on a node's stderr
+/// (`2026-12-04 15:54:59,123:200(0x7f..):ZOO_INFO@check_events@2498: ...`) and the empty line
+/// some of them end with: they belong to the client build (its function@line numbers and version
+/// differ between NAVER's arcus-zookeeper and Debian's), not to Arcus (contract section 5).
+static ZK_CLIENT_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?m)^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d+:\d+\(0x[0-9a-fA-F]+\):ZOO_[A-Z]+@[^\n]*\n\n?")
+        .expect("zookeeper client line pattern")
+});
+
 /// Version strings (1.15.0, 1.15.0-ref, 3.8.4-5a2b); four dotted numbers are an address, kept.
 static VERSION: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\b\d+\.\d+\.\d+(?:\.\d+)?(?:-[0-9A-Za-z][0-9A-Za-z.]*)?\b").expect("version pattern")
@@ -78,6 +87,7 @@ impl Normalizer {
     /// Normalizes a text: line ends, lab addresses, then the rules.
     pub fn text(&self, text: &str) -> String {
         let text = text.replace("\r\n", "\n");
+        let text = ZK_CLIENT_LINE.replace_all(&text, "");
         let mut text = IPV4
             .replace_all(&text, |c: &Captures| {
                 let found = &c[0];
@@ -152,6 +162,24 @@ mod tests {
         assert_eq!(n.text("[10.213.7.10] run: x; 10.213.7.1"), "[{arcus}] run: x; {lab-network}");
         assert_eq!(n.text("10.213.7.110 8.8.8.8"), "{lab-network} 8.8.8.8");
         assert_eq!(n.text("'10.213.7.12', '10.213.7.13'"), "'{memcached-2}', '{memcached-3}'");
+    }
+
+    #[test]
+    fn the_zookeeper_client_librarys_own_lines_are_left_out() {
+        let n = lab();
+        let stderr = "arcus_zk_init(ensemble=memcached-1:2181, zk_timeout=0)\n\
+            2026-12-04 15:54:59,101:200(0x7f3a1c3ff6c0):ZOO_INFO@log_env@1104: Client environment:zookeeper.version=zookeeper C client 3.5.9\n\
+            2026-12-04 15:54:59,135:200(0x7f3a1b3fe6c0):ZOO_INFO@check_events@2546: session establishment complete on server [10.213.7.11:2181], sessionId=0x100000a, negotiated timeout=10000 \n\
+            ZOO_SESSION_EVENT Connected. server=10.213.7.11:2181, session_id=0x1000a2b3c4d0001\n\
+            2026-12-04 15:54:59,201:200(0x7f3a1c3ff6c0):ZOO_INFO@zookeeper_close@3355: Closing zookeeper sessionId=0x100000a to [10.213.7.11:2181]\n\
+            \n\
+            shutting down\n";
+        assert_eq!(
+            n.text(stderr),
+            "arcus_zk_init(ensemble=memcached-1:2181, zk_timeout=0)\n\
+             ZOO_SESSION_EVENT Connected. server={memcached-1}:2181, session_id=<session>\n\
+             shutting down\n"
+        );
     }
 
     #[test]

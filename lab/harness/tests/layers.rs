@@ -18,6 +18,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("interrupt", 0),
     ("images", 1),
     ("lab", 2),
+    ("arcus_build", 3),
     ("fixture", 4),
     ("probe", 3),
     ("keys", 4),

@@ -6,7 +6,7 @@
 use std::ffi::OsString;
 
 /// Flags with a value (getopt's `x:`); the others take none.
-const WITH_VALUE: &[u8] = b"uEXRUDbmpctzolI";
+pub const WITH_VALUE: &[u8] = b"uEXRUDbmpctzolI";
 const WITHOUT_VALUE: &[u8] = b"dvrh";
 
 /// arcus-memcached's flags, with its defaults. Engine and extension paths are recorded, never loaded.
@@ -145,7 +145,7 @@ pub fn atoi(s: &str) -> i32 {
 }
 
 /// `-I`: a trailing k/K or m/M multiplies (in 32-bit arithmetic, as memcached's int does).
-fn item_size(value: &str) -> i32 {
+pub fn item_size(value: &str) -> i32 {
     match value.as_bytes().last() {
         Some(b'k' | b'K') => atoi(&value[..value.len() - 1]).wrapping_mul(1024),
         Some(b'm' | b'M') => atoi(&value[..value.len() - 1]).wrapping_mul(1024 * 1024),

@@ -91,6 +91,7 @@ pub async fn start(
     requests: mpsc::Receiver<(ClusterRequest, oneshot::Sender<Vec<u8>>)>,
 ) -> Result<Cluster, StartError> {
     log!("arcus_zk_init(ensemble={}, zk_timeout={})", cfg.ensemble, cfg.raw_timeout);
+    crate::startup_log::heartbeat();
     let picked = tokio::task::spawn_blocking({
         let list = cfg.ensemble.clone();
         move || kernel_picked_ip(&list)
@@ -176,6 +177,7 @@ impl Member {
             Ok((stat, _)) => log!("Joined Arcus cloud at {path}(ver={})", stat.version),
             Err(e) => {
                 log!("cannot create znode {path}: error={}", zk_error(&e));
+                log!("arcus_create_ephemeral_znode() failed.");
                 return Err(JoinFailed);
             }
         }
@@ -441,9 +443,61 @@ async fn connect(ensemble: &str, timeout: Duration, session: Option<zk::SessionI
 }
 
 fn log_connected(ensemble: &str, client: &zk::Client) {
-    // the crate does not say which server answered: name the first one of the list
-    let server = ensemble.split(',').next().unwrap_or_default();
+    let ports: Vec<u16> = ensemble.split(',').filter_map(|hp| hp.rsplit_once(':')?.1.parse().ok()).collect();
+    let server = connected_server(&ports).map(|addr| addr.to_string()).unwrap_or_else(|| {
+        // no socket found (it closed meanwhile): the first server of the list, resolved
+        let first = ensemble.split(',').next().unwrap_or_default();
+        first.to_socket_addrs().ok().and_then(|mut a| a.next()).map_or(first.to_string(), |a| a.to_string())
+    });
     log!("ZOO_SESSION_EVENT Connected. server={server}, session_id={:#x}", client.session_id().0);
+}
+
+/// The server this process's ZooKeeper session is connected to, as arcus-memcached names it
+/// (its resolved address): the remote end of this process's own established TCP socket to one of
+/// the ensemble's ports. zookeeper-client does not say which server it picked; /proc does.
+fn connected_server(ports: &[u16]) -> Option<std::net::SocketAddr> {
+    let own_sockets: std::collections::HashSet<u64> = std::fs::read_dir("/proc/self/fd")
+        .ok()?
+        .filter_map(|entry| std::fs::read_link(entry.ok()?.path()).ok())
+        .filter_map(|target| target.to_str()?.strip_prefix("socket:[")?.strip_suffix(']')?.parse().ok())
+        .collect();
+    for table in ["/proc/self/net/tcp", "/proc/self/net/tcp6"] {
+        let Ok(text) = std::fs::read_to_string(table) else { continue };
+        // sl local_address rem_address st ... inode (the tenth field); st 01 = ESTABLISHED
+        for fields in text.lines().skip(1).map(|l| l.split_whitespace().collect::<Vec<_>>()) {
+            if fields.len() < 10 || fields[3] != "01" {
+                continue;
+            }
+            if !fields[9].parse().is_ok_and(|inode: u64| own_sockets.contains(&inode)) {
+                continue;
+            }
+            if let Some(remote) = proc_net_address(fields[2]).filter(|a| ports.contains(&a.port())) {
+                return Some(remote);
+            }
+        }
+    }
+    None
+}
+
+/// `0B07D50A:0885` (IPv4) or 32 hex digits (IPv6, four host-order words) and a port, as
+/// /proc/net/tcp{,6} write them; an IPv4-mapped IPv6 address comes back as IPv4.
+fn proc_net_address(text: &str) -> Option<std::net::SocketAddr> {
+    let (ip, port) = text.split_once(':')?;
+    let port = u16::from_str_radix(port, 16).ok()?;
+    let word = |hex: &str| u32::from_str_radix(hex, 16).ok().map(u32::to_le_bytes);
+    let ip: IpAddr = match ip.len() {
+        8 => std::net::Ipv4Addr::from(word(ip)?).into(),
+        32 => {
+            let mut bytes = [0u8; 16];
+            for (i, chunk) in bytes.chunks_mut(4).enumerate() {
+                chunk.copy_from_slice(&word(&ip[i * 8..i * 8 + 8])?);
+            }
+            let v6 = std::net::Ipv6Addr::from(bytes);
+            v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4)
+        }
+        _ => return None,
+    };
+    Some(std::net::SocketAddr::new(ip, port))
 }
 
 /// Mapping lookup: `<ip>:<port>`, `<hostname>:<port>`, `<ip>`; returns the service code.
@@ -545,4 +599,20 @@ fn local_date() -> String {
         tm
     };
     format!("{:04}-{:02}-{:02}", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proc_net_addresses_read_as_the_kernel_writes_them() {
+        assert_eq!(proc_net_address("0B07D50A:0885"), Some("10.213.7.11:2181".parse().unwrap()));
+        assert_eq!(
+            proc_net_address("0000000000000000FFFF00000B07D50A:0885"),
+            Some("10.213.7.11:2181".parse().unwrap())
+        );
+        assert_eq!(proc_net_address("00000000000000000000000001000000:2B67"), Some("[::1]:11111".parse().unwrap()));
+        assert_eq!(proc_net_address("nonsense"), None);
+    }
 }

@@ -8,6 +8,7 @@ mod limits;
 mod log;
 mod protocol;
 mod server;
+mod startup_log;
 mod state;
 mod store;
 mod workers;
@@ -88,6 +89,8 @@ async fn run(args: cli::Args) -> i32 {
         serving,
         stop,
     });
+    let raw_args: Vec<String> = std::env::args().skip(1).collect();
+    startup_log::engine(&raw_args, args.threads as usize, args.verbose);
     // as memcached: the worker threads, then the listening sockets
     let workers = match workers::Workers::start(args.threads as usize, &state) {
         Ok(workers) => Arc::new(workers),
@@ -100,6 +103,7 @@ async fn run(args: cli::Args) -> i32 {
         Ok(listeners) => listeners,
         Err(e) => return e.log_failure("TCP", args.port),
     };
+    startup_log::listening(&listeners.iter().filter_map(|l| l.local_addr().ok()).collect::<Vec<_>>());
     if let Err(e) = server::check_udp_port(&args) {
         return e.log_failure("UDP", args.udp_port);
     }

@@ -419,6 +419,18 @@ fn config(state: &State, t: &[&[u8]], r: &mut Reply) {
     }
 }
 
+/// The ensemble as the ZooKeeper C client reports it to arcus-memcached: each server's resolved
+/// `ip:port` followed by a space (the real client also shuffles them; a list is kept in order here).
+fn resolved_ensemble(list: &str) -> String {
+    use std::net::ToSocketAddrs;
+    list.split(',')
+        .map(|server| {
+            let resolved = server.to_socket_addrs().ok().and_then(|mut addrs| addrs.find(|a| a.is_ipv4()));
+            format!("{} ", resolved.map_or(server.to_string(), |a| a.to_string()))
+        })
+        .collect()
+}
+
 fn zkensemble(state: &State, t: &[&[u8]], r: &mut Reply) -> Option<ClusterRequest> {
     let Some(zk) = &state.zk else {
         r.line("ERROR not using ZooKeeper");
@@ -428,7 +440,7 @@ fn zkensemble(state: &State, t: &[&[u8]], r: &mut Reply) -> Option<ClusterReques
         [s] if is(s, "get") => {
             if zk.ready.load(Ordering::Relaxed) || zk.connected.load(Ordering::Relaxed) {
                 let list = zk.ensemble.lock().unwrap().clone();
-                r.raw(format!("{list}\r\n\n\r\n").as_bytes());
+                r.raw(format!("{}\r\n\n\r\n", resolved_ensemble(&list)).as_bytes());
             } else {
                 r.line("ERROR failed to get the ensemble address");
             }
@@ -454,7 +466,8 @@ fn shutdown(state: &State, t: &[&[u8]], r: &mut Reply) {
         _ => return r.line("CLIENT_ERROR bad command line format"),
     };
     if state.request_stop(Stop::Command(secs)) {
-        log!("shutdown scheduled (time={secs}, dynamic={})", !t.is_empty() as u8);
+        // "dynamic" is the bare `shutdown` (its default delay), as arcus-memcached counts it
+        log!("shutdown scheduled (time={secs}, dynamic={})", t.is_empty() as u8);
         r.line("OK")
     } else {
         r.line("DENIED")

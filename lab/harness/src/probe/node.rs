@@ -30,6 +30,12 @@ const CLOSING: [&str; 13] = [
 ];
 /// Commands followed by a data line.
 const STORAGE: [&str; 6] = ["set", "add", "replace", "append", "prepend", "cas"];
+/// Requests whose reply is a fixed number of lines with no closing line (unless its first line
+/// is an error): `zkensemble get` answers `<list>\r\n\n\r\n`.
+fn fixed_reply_length(request: &str) -> Option<usize> {
+    (request.split_whitespace().collect::<Vec<_>>() == ["zkensemble", "get"]).then_some(3)
+}
+
 /// Prefixes of lines that close a reply.
 const CLOSING_PREFIXES: [&str; 4] = ["ERROR", "CLIENT_ERROR", "SERVER_ERROR", "VERSION "];
 
@@ -94,6 +100,7 @@ pub async fn exchange(lab: &Lab, host: HostName, port: u16, lines: &str) -> Resu
             bytes.push_str(&format!("{data}\r\n"));
         }
         write.write_all(bytes.as_bytes()).await.with_context(|| format!("send {line:?} to {host}:{port}"))?;
+        let fixed = fixed_reply_length(line);
         let reply = async {
             // the line after `VALUE <key> <flags> <bytes>` is data, never a closing line
             let mut data_next = false;
@@ -104,8 +111,14 @@ pub async fn exchange(lab: &Lab, host: HostName, port: u16, lines: &str) -> Resu
                     return anyhow::Ok(());
                 }
                 let got = got.trim_end_matches(['\r', '\n']).to_string();
-                let closes = !data_next
-                    && (CLOSING.contains(&got.as_str()) || CLOSING_PREFIXES.iter().any(|p| got.starts_with(p)));
+                let closing_line =
+                    CLOSING.contains(&got.as_str()) || CLOSING_PREFIXES.iter().any(|p| got.starts_with(p));
+                let closes = match fixed {
+                    Some(length) => {
+                        exchange.reply.len() + 1 == length || (exchange.reply.is_empty() && got.starts_with("ERROR"))
+                    }
+                    None => !data_next && closing_line,
+                };
                 data_next = !data_next && got.starts_with("VALUE ");
                 exchange.reply.push(got);
                 if closes {

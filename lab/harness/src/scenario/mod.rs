@@ -55,7 +55,7 @@ pub use context::Ctx;
 pub use observation::Observation;
 pub use parse::{parse, parse_str, ScenarioError};
 pub use runner::{run, RunOptions, RunReport};
-pub use snapshot::snapshot_name;
+pub use snapshot::{snapshot_name, Policy, Snapshots, TakenSnapshot, Verdict};
 
 use crate::cloud::{Level, Step as RunbookStep};
 use crate::keys::{Key, KeyError, Keys};

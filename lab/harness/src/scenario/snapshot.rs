@@ -47,6 +47,16 @@ impl Policy {
     }
 }
 
+/// A snapshot step's normalized observation.
+#[derive(Debug, Clone)]
+pub struct TakenSnapshot {
+    /// The snapshot's name (`<scenario>@<name>.snap`).
+    pub name: String,
+    /// The step, normalized (the `.snap` header's description).
+    pub description: String,
+    pub text: String,
+}
+
 /// What a check found.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Verdict {
@@ -133,15 +143,15 @@ impl Snapshots {
         &self,
         policy: Policy,
         scenario: &Scenario,
-        taken: Vec<(String, String, String)>,
+        taken: &[TakenSnapshot],
     ) -> Result<Option<String>, SnapshotError> {
         let root = crate::paths::workspace_root();
         let source = scenario.file.strip_prefix(&root).unwrap_or(&scenario.file).display().to_string();
         let mut report = Vec::new();
         let mut pending = Vec::new();
-        for (name, description, text) in taken {
-            let full = snapshot_name(&scenario.name, &name);
-            match self.check(policy, &scenario.name, &name, &source, &description, &text)? {
+        for TakenSnapshot { name, description, text } in taken {
+            let full = snapshot_name(&scenario.name, name);
+            match self.check(policy, &scenario.name, name, &source, description, text)? {
                 Verdict::Matches => {}
                 Verdict::Missing { diff, pending: new } => {
                     report.push(format!("{full}: no snapshot yet:\n{diff}"));
