@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use arcus_lab::fault::net::CHAIN;
 use arcus_lab::lab::traces::Footprint;
 use arcus_lab::{Engine, RunId};
-use support::{left_running, owned_by, signal, spawn, stderr, until};
+use support::{footprint_once_made, left_running, owned_by, signal, spawn, stderr, until};
 
 /// The run directory of a run id.
 fn run_dir(run: &RunId) -> PathBuf {
@@ -177,16 +177,7 @@ async fn sighup_during_lab_up_exits_129_and_leaves_nothing() {
     let run = RunId::parse(&format!("sighup-{}", RunId::fresh())).unwrap();
     let child = spawn(&["lab", "up", "--bare", "--run", run.as_str()]);
     let pid = child.id();
-    let mut footprint = Footprint::new(run.clone());
-    until(&format!("lab {run}'s network"), pid, || async {
-        match footprint.clone().note(&engine).await {
-            Ok(0) => Err("no network yet".to_string()),
-            Ok(_) => Ok(()),
-            Err(e) => Err(format!("{e:#}")),
-        }
-    })
-    .await;
-    footprint.note(&engine).await.unwrap();
+    let footprint = footprint_once_made(&engine, &run, pid).await;
     signal(pid, libc::SIGHUP);
     let out = child.wait_with_output().unwrap();
     let left = footprint.traces(&engine, CHAIN).await.unwrap();

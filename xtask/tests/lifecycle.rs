@@ -7,10 +7,9 @@ mod support;
 
 use arcus_lab::engine::LABEL_RUN;
 use arcus_lab::fault::net::CHAIN;
-use arcus_lab::lab::traces::Footprint;
 use arcus_lab::lab::SESSION_VAR;
 use arcus_lab::{Engine, RunId};
-use support::{left_running, owned_by, signal, spawn_with, stderr, stdout, until, xtask};
+use support::{footprint_once_made, left_running, owned_by, signal, spawn_with, stderr, stdout, xtask};
 
 /// Each container of the run with its state, and the run's networks and markers.
 async fn inventory(engine: &Engine, run: &RunId) -> (Vec<(String, String)>, usize, Vec<String>) {
@@ -60,16 +59,7 @@ async fn a_sigkilled_lab_up_is_half_made_and_gc_removes_it_while_a_finished_one_
     let session = format!("lifecycle-test-{}", RunId::fresh());
     let child = spawn_with(&["lab", "up", "--bare", "--run", half.as_str()], &[(SESSION_VAR, &session)]);
     let pid = child.id();
-    let mut footprint = Footprint::new(half.clone());
-    until(&format!("lab {half}'s network"), pid, || async {
-        match footprint.clone().note(&engine).await {
-            Ok(0) => Err("no network yet".to_string()),
-            Ok(_) => Ok(()),
-            Err(e) => Err(format!("{e:#}")),
-        }
-    })
-    .await;
-    footprint.note(&engine).await.unwrap();
+    let footprint = footprint_once_made(&engine, &half, pid).await;
     signal(pid, libc::SIGKILL);
     let killed = child.wait_with_output().unwrap();
     assert_eq!(killed.status.code(), None, "lab up ended by itself before the SIGKILL: {}", stderr(&killed));

@@ -8,7 +8,7 @@ use std::future::Future;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use arcus_lab::lab::traces::processes_in_group;
+use arcus_lab::lab::traces::{processes_in_group, Footprint};
 use arcus_lab::lab::{self as labs, owner_pid, LabInfo};
 use arcus_lab::{wait, Engine};
 
@@ -86,4 +86,21 @@ where
         }
         tokio::time::sleep(wait::POLL).await;
     }
+}
+
+/// Waits until the lab `run` that the command `pid` is making has its network, and returns the
+/// footprint of what it has made so far (to count what it leaves once it is stopped).
+pub async fn footprint_once_made(engine: &Engine, run: &arcus_lab::RunId, pid: u32) -> Footprint {
+    let footprint = Footprint::new(run.clone());
+    until(&format!("lab {run}'s network"), pid, || async {
+        match footprint.clone().note(engine).await {
+            Ok(0) => Err("no network yet".to_string()),
+            Ok(_) => Ok(()),
+            Err(e) => Err(format!("{e:#}")),
+        }
+    })
+    .await;
+    let mut footprint = footprint;
+    footprint.note(engine).await.unwrap();
+    footprint
 }
