@@ -112,10 +112,18 @@ async fn joins_with_the_contract_log_lines_and_znode() {
     arcus_tree(&client, &[format!("{PUBLIC_IP}:{port}")], true, true).await;
     let node = spawn_on(&zk, port, &["-o", "5"]);
     node.wait_log("Memcached is watching Arcus cache cloud", Duration::from_secs(15));
-    let log = node.log();
+    let all = node.log();
+    // a real 1.15.0's start-up at -v: the engine's lines, then one line per listening socket
+    assert!(all[0].starts_with("engine config: cache_size=104857600;"), "{all:#?}");
+    assert_eq!(all[16], "Supplying the following features: LRU, compare and swap", "{all:#?}");
+    assert!(all.iter().any(|l| l.ends_with(&format!(":{port} start to listen"))), "{all:#?}");
+    // then ZooKeeper
+    let zk_from = all.iter().position(|l| l.starts_with("arcus_zk_init(")).expect("an arcus_zk_init line");
+    let log = &all[zk_from..];
     let name = format!("{PUBLIC_IP}:{port}-{HOSTNAME}");
     let expected_prefixes = [
         format!("arcus_zk_init(ensemble={}, zk_timeout=5)", zk.addr()),
+        "Heartbeat thread is running.".to_string(),
         format!("ZOO_SESSION_EVENT Connected. server={}, session_id=0x", zk.addr()),
         "ZooKeeper client initialized. (ZK session timeout=10 sec)".to_string(),
         format!("Found the valid server mapping. service_code={SVC}"),
@@ -130,7 +138,7 @@ async fn joins_with_the_contract_log_lines_and_znode() {
         assert!(line.starts_with(prefix.as_str()), "{line:?} should start with {prefix:?}");
     }
     // registered within 200 ms of the session being established
-    let took: u64 = log[5].split("took ").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
+    let took: u64 = log[6].split("took ").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
     assert!(took <= 200_000, "joined {took} µs after the session");
     let (data, stat) = client.get_data(&znode(port)).await.unwrap();
     assert_eq!(data, b"100MB");
@@ -147,8 +155,9 @@ async fn joins_with_the_contract_log_lines_and_znode() {
         c.call_until("stats zookeeper", "END")[1..],
         ["STAT zk_timeout 10000", "STAT zk_failstop on", "STAT zk_connected true", "STAT zk_ready true", "END"]
     );
+    // as the C client reports the ensemble: each server's resolved ip:port followed by a space
     c.send(b"zkensemble get\r\n");
-    assert_eq!(c.line().unwrap(), zk.addr());
+    assert_eq!(c.line().unwrap(), format!("{} ", zk.addr()));
     assert_eq!(c.line().unwrap(), "");
     assert_eq!(c.line().unwrap(), "");
     assert_eq!(c.call("zkensemble rejoin"), "ERROR failed to rejoin ensemble");
@@ -227,8 +236,12 @@ async fn start_up_failures_exit_with_the_contract_codes() {
     let log = node.log();
     let path = format!("/arcus/cache_list/{SVC}/{PUBLIC_IP}:{mapped}-{HOSTNAME}");
     assert_eq!(
-        log[log.len() - 2..],
-        [format!("cannot create znode {path}: error=-101(no node)"), "shutting down".into()],
+        log[log.len() - 3..],
+        [
+            format!("cannot create znode {path}: error=-101(no node)"),
+            "arcus_create_ephemeral_znode() failed.".into(),
+            "shutting down".into()
+        ],
         "{log:?}"
     );
     // 76: a mapping with two services
@@ -305,7 +318,8 @@ async fn signals_and_shutdown_remove_the_znode_at_once() {
     assert_eq!(c.call("shutdown"), "DENIED");
     drop(c);
     assert_eq!(node.exit_code(Duration::from_secs(6)), 0);
-    assert!(node.log().iter().any(|l| l == "shutdown scheduled (time=3, dynamic=1)"));
+    // dynamic=1 is the bare `shutdown` (its default delay) only, as arcus-memcached logs it
+    assert!(node.log().iter().any(|l| l == "shutdown scheduled (time=3, dynamic=0)"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

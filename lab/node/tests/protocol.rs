@@ -464,7 +464,7 @@ fn shutdown_command_drains_and_denies_a_second() {
     });
     assert_eq!(c.call("shutdown"), "DENIED");
     assert_eq!(node.exit_code(Duration::from_secs(5)), 0);
-    assert!(node.log().iter().any(|l| l == "shutdown scheduled (time=1, dynamic=1)"));
+    assert!(node.log().iter().any(|l| l == "shutdown scheduled (time=1, dynamic=0)"));
 }
 
 #[test]
