@@ -8,15 +8,7 @@ use arcus_lab::{paths, Flavour, Timing};
 
 /// Every scenario file, sorted by name.
 pub fn scenario_files() -> std::io::Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(paths::scenarios_dir())? {
-        let path = entry?.path();
-        if path.extension().is_some_and(|e| e == "toml") {
-            files.push(path);
-        }
-    }
-    files.sort();
-    Ok(files)
+    paths::scenario_files()
 }
 
 /// Parses and runs one scenario file on a fresh lab; the error says what failed and where.

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
+use arcus_lab::interrupt::Interrupted;
 use arcus_lab::scenario::{self, Policy, RunOptions, Snapshots, TakenSnapshot, Verdict};
 use arcus_lab::{paths, Engine, Flavour, Progress, Timing};
 use clap::Args;
@@ -49,26 +50,18 @@ pub async fn run(args: ConformanceArgs) -> Result<ExitCode> {
     }
     let engine = Engine::connect().await?;
     let arcus = args.flavour.flavour(&engine, &Progress::stderr()).await?;
-    let names = if args.scenarios.is_empty() {
-        let mut all: Vec<String> = std::fs::read_dir(paths::scenarios_dir())
-            .context("read scenarios/")?
-            .filter_map(|e| e.ok()?.path().file_stem().map(|s| s.to_string_lossy().into_owned()))
-            .collect();
-        all.sort();
-        all
+    let files = if args.scenarios.is_empty() {
+        paths::scenario_files().context("read scenarios/")?
     } else {
-        args.scenarios.clone()
+        args.scenarios.iter().map(|name| crate::lab::scenario_file(name)).collect::<Result<_>>()?
     };
     // every file is checked before the first lab starts
-    let mut scenarios = Vec::new();
-    for name in &names {
-        scenarios.push(scenario::parse(&crate::lab::scenario_file(name)?)?);
-    }
+    let scenarios = files.iter().map(|file| Ok(scenario::parse(file)?)).collect::<Result<Vec<_>>>()?;
     let mut rows = Vec::new();
     for scenario in &scenarios {
         eprintln!("==> {}", scenario.name);
-        let reference = run_one(scenario, Flavour::Reference).await;
-        let real = run_one(scenario, arcus.clone()).await;
+        let reference = run_one(scenario, Flavour::Reference).await?;
+        let real = run_one(scenario, arcus.clone()).await?;
         rows.push(ScenarioRow { scenario: scenario.name.clone(), reference, arcus: real });
     }
     let out = paths::state_dir();
@@ -83,7 +76,8 @@ pub async fn run(args: ConformanceArgs) -> Result<ExitCode> {
     Ok(if equal == total { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-async fn run_one(scenario: &scenario::Scenario, flavour: Flavour) -> FlavourRun {
+/// One run; a failed step is part of the report, a signal ends the whole command.
+async fn run_one(scenario: &scenario::Scenario, flavour: Flavour) -> Result<FlavourRun> {
     let options = RunOptions {
         snapshots: paths::snapshots_dir(),
         timing: Timing::Fast,
@@ -92,7 +86,8 @@ async fn run_one(scenario: &scenario::Scenario, flavour: Flavour) -> FlavourRun 
         compare_snapshots: false,
     };
     let started = std::time::Instant::now();
-    match scenario::run(scenario, &options).await {
+    Ok(match scenario::run(scenario, &options).await {
+        Err(e) if Interrupted::in_chain(&e).is_some() => return Err(e),
         Ok(report) => FlavourRun {
             steps: "passed".into(),
             seconds: report.elapsed.as_secs_f64(),
@@ -107,7 +102,7 @@ async fn run_one(scenario: &scenario::Scenario, flavour: Flavour) -> FlavourRun 
             snapshots: BTreeMap::new(),
             timings: BTreeMap::new(),
         },
-    }
+    })
 }
 
 /// `equal`, `missing` (with what was taken), or the diff from the stored snapshot to what was

@@ -35,6 +35,19 @@ pub fn scenarios_dir() -> PathBuf {
     workspace_root().join("scenarios")
 }
 
+/// The scenario files under [`scenarios_dir`], sorted (`*.toml`).
+pub fn scenario_files() -> std::io::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(scenarios_dir())? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
 /// The suite's committed snapshots: `<workspace>/tests/snapshots`.
 pub fn snapshots_dir() -> PathBuf {
     workspace_root().join("tests").join("snapshots")
