@@ -6,7 +6,7 @@
 use std::ffi::OsString;
 
 /// Flags with a value (getopt's `x:`); the others take none.
-pub const WITH_VALUE: &[u8] = b"uEXRUDbmpctzolI";
+const WITH_VALUE: &[u8] = b"uEXRUDbmpctzolI";
 const WITHOUT_VALUE: &[u8] = b"dvrh";
 
 /// arcus-memcached's flags, with its defaults. Engine and extension paths are recorded, never loaded.
@@ -18,6 +18,9 @@ pub struct Args {
     pub engine: Option<String>,
     /// `-X`: extensions; syslog_logger.so logs to syslog, ascii_scrub.so changes the unknown-command reply
     pub extensions: Vec<String>,
+    /// What `-m`, `-D` and `-I` give the engine, in the order they were read (`cache_size=...;`):
+    /// the start of its `engine config:` line.
+    pub engine_options: String,
     /// `-d`
     pub daemon: bool,
     /// `-v` once per v
@@ -71,6 +74,7 @@ impl Default for Args {
             zk_timeout: 0,
             listen: None,
             item_size: 1024 * 1024,
+            engine_options: String::new(),
         }
     }
 }
@@ -145,7 +149,7 @@ pub fn atoi(s: &str) -> i32 {
 }
 
 /// `-I`: a trailing k/K or m/M multiplies (in 32-bit arithmetic, as memcached's int does).
-pub fn item_size(value: &str) -> i32 {
+fn item_size(value: &str) -> i32 {
     match value.as_bytes().last() {
         Some(b'k' | b'K') => atoi(&value[..value.len() - 1]).wrapping_mul(1024),
         Some(b'm' | b'M') => atoi(&value[..value.len() - 1]).wrapping_mul(1024 * 1024),
@@ -225,7 +229,10 @@ fn valued(reading: &mut Reading, flag: u8, value: String) -> Option<Refusal> {
         b'X' => args.extensions.push(value),
         b'z' => args.zookeeper = Some(value),
         b'l' => args.listen = Some(value),
-        b'D' => args.delimiter = value.bytes().next().map_or('\0', char::from),
+        b'D' => {
+            args.delimiter = value.bytes().next().map_or('\0', char::from);
+            args.engine_options.push_str(&format!("prefix_delimiter={};", args.delimiter));
+        }
         b'U' => {
             args.udp_port = atoi(&value);
             reading.udp_given = true;
@@ -248,6 +255,7 @@ fn valued(reading: &mut Reading, flag: u8, value: String) -> Option<Refusal> {
             if args.memory_mb <= 0 {
                 return Some(Refusal::Value(MEMORY_NOT_POSITIVE));
             }
+            args.engine_options.push_str(&format!("cache_size={};", i64::from(args.memory_mb) * 1024 * 1024));
         }
         b't' => {
             args.threads = atoi(&value);
@@ -270,6 +278,7 @@ fn valued(reading: &mut Reading, flag: u8, value: String) -> Option<Refusal> {
                 reading.warnings.push(ITEM_ABOVE_1MB);
             }
             args.item_size = size as usize;
+            args.engine_options.push_str(&format!("item_size_max={size};"));
         }
         _ => unreachable!("every flag of WITH_VALUE has an arm"),
     }

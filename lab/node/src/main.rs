@@ -89,8 +89,7 @@ async fn run(args: cli::Args) -> i32 {
         serving,
         stop,
     });
-    let raw_args: Vec<String> = std::env::args().skip(1).collect();
-    startup_log::engine(&raw_args, args.threads as usize, args.verbose);
+    startup_log::engine(&args);
     // as memcached: the worker threads, then the listening sockets
     let workers = match workers::Workers::start(args.threads as usize, &state) {
         Ok(workers) => Arc::new(workers),
