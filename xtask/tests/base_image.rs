@@ -5,6 +5,9 @@
 //! follows its source (the apt entries, the mirror's URL), which `cargo xtask ci images` shows
 //! without building anything.
 
+mod support;
+use support::text;
+
 use std::process::{Command, Output};
 
 use arcus_lab::engine::LABEL_RUN;
@@ -28,15 +31,6 @@ async fn left_by(engine: &Engine, run: &str) -> usize {
     engine.list_containers(LABEL_RUN, Some(run)).await.unwrap().len()
         + engine.list_networks(LABEL_RUN, Some(run)).await.unwrap().len()
         + engine.list_volumes(LABEL_RUN, Some(run)).await.unwrap().len()
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}\nstdout:\n{}\nstderr:\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 #[tokio::test]

@@ -2,19 +2,13 @@
 //! and a measure between them) run with `cargo xtask lab run` appears in the markdown with its
 //! title, file, outcome and run id, and its measure in the measures table.
 
+mod support;
+use support::text;
+
 use std::process::{Command, Output};
 
 fn xtask(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_xtask")).args(args).output().expect("run xtask")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}\nstdout:\n{}\nstderr:\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 const SCENARIO: &str = r#"title = "ci summary: two commands and the time between them"

@@ -104,3 +104,8 @@ pub async fn footprint_once_made(engine: &Engine, run: &arcus_lab::RunId, pid: u
     footprint.note(engine).await.unwrap();
     footprint
 }
+
+/// A finished command's status and both outputs, for assertion messages.
+pub fn text(out: &Output) -> String {
+    format!("{}\nstdout:\n{}\nstderr:\n{}", out.status, stdout(out), stderr(out))
+}
