@@ -169,6 +169,11 @@ impl<'a> Keys<'a> {
         })
     }
 
+    /// A key's value as the file gives it (a table of its own: `[traffic.bounds]`).
+    pub fn raw(&self, key: &str) -> Option<&'a Spanned<DeValue<'a>>> {
+        self.entries.get(key).map(|e| e.value)
+    }
+
     /// The value of a key the step must have (checked by [`Keys::check`] before).
     pub fn need<T: FromKey>(&self, key: &str) -> Result<T, KeyError> {
         self.get(key)?.ok_or_else(|| self.error(key, format!("the step needs `{key}`")))
@@ -224,7 +229,17 @@ macro_rules! integers {
         }
     )*};
 }
-integers!(u8, u16, usize, i64);
+integers!(u8, u16, u32, u64, usize, i64);
+
+impl FromKey for f64 {
+    /// A number, whole or not (`0.8`, `1`).
+    fn from_key(value: &DeValue<'_>, _: &Scope) -> Result<f64, String> {
+        if let Some(float) = value.as_float() {
+            return float.as_str().replace('_', "").parse().map_err(|e| format!("{:?}: {e}", float.as_str()));
+        }
+        integer(value).map(|n| n as f64).map_err(|_| format!("expected a number, found {}", value.type_str()))
+    }
+}
 
 impl FromKey for Duration {
     /// `250ms`, `3s`, `2m`, `1m 30s` (humantime's format); at most a day.

@@ -11,6 +11,7 @@ use crate::timing::Timing;
 host_verb!(
     "cut-zk-ports",
     "the host `host` can reach no ZooKeeper client port; its own server keeps serving the others",
+    super::Reach::breaks_host,
     |env, host| {
         env.left.network = true;
         let rules = cut_zk_ports(env.lab, host, env.timing).await?;

@@ -4,7 +4,7 @@
 use anyhow::Result;
 use futures_util::future::BoxFuture;
 
-use super::{Env, Fault, Verb};
+use super::{Env, Fault, Reach, Verb};
 use crate::keys::{need, KeyError, Keys, ZnodePath};
 use crate::lab::Lab;
 use crate::probe::zk::ZkSession;
@@ -38,6 +38,10 @@ impl Fault for DeleteZnode {
             let count = delete_znode(env.lab, &path, env.timing).await?;
             Ok(format!("deleted {path} ({count} znodes)"))
         })
+    }
+
+    fn reach(&self, env: &Env<'_>) -> Result<Reach> {
+        Ok(Reach { znode: Some(self.path.0.render(env.bound)?), ..Reach::default() })
     }
 }
 

@@ -4,7 +4,7 @@
 use anyhow::Result;
 use futures_util::future::BoxFuture;
 
-use super::{names, net, Env, Fault, Verb};
+use super::{names, net, Env, Fault, Reach, Verb};
 use crate::lab::{HostName, Lab};
 use crate::timing::Timing;
 
@@ -29,6 +29,10 @@ impl Fault for Heal {
             env.left.network = false;
             Ok(if healed.is_empty() { "no network fault to heal".into() } else { format!("healed {}", names(&healed)) })
         })
+    }
+
+    fn reach(&self, _: &Env<'_>) -> Result<Reach> {
+        Ok(Reach { heals: true, ..Reach::default() })
     }
 }
 

@@ -7,11 +7,16 @@ use super::partition::partition;
 use crate::lab::{HostName, Lab};
 use crate::timing::Timing;
 
-host_verb!("isolate", "partitions the host `host` from every other host of the lab", |env, host| {
-    env.left.network = true;
-    let rules = isolate(env.lab, host, env.timing).await?;
-    Ok(format!("isolated {host} from every other host ({rules} rules)"))
-});
+host_verb!(
+    "isolate",
+    "partitions the host `host` from every other host of the lab",
+    super::Reach::breaks_host,
+    |env, host| {
+        env.left.network = true;
+        let rules = isolate(env.lab, host, env.timing).await?;
+        Ok(format!("isolated {host} from every other host ({rules} rules)"))
+    }
+);
 
 /// Partitions `host` from every other host of the lab; returns the number of rules.
 pub async fn isolate(lab: &Lab, host: HostName, timing: Timing) -> Result<usize> {

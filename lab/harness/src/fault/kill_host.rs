@@ -11,6 +11,7 @@ use crate::wait;
 host_verb!(
     "kill-host",
     "SIGKILL to the whole host `host` (its container); returns once it no longer runs",
+    super::Reach::breaks_host,
     |env, host| {
         kill_host(env.lab, host, env.timing).await?;
         Ok(format!("SIGKILL to the host {host}"))

@@ -4,7 +4,7 @@
 use anyhow::Result;
 use futures_util::future::BoxFuture;
 
-use super::{Env, Fault, Verb};
+use super::{Env, Fault, Reach, Verb};
 use crate::keys::{may, need, FromKey, HostRef, KeyError, Keys, Scope};
 use crate::lab::{HostName, Lab};
 use crate::probe::node;
@@ -81,6 +81,12 @@ impl Fault for KillNode {
             let pid = kill_node(env.lab, host, self.port, self.signal, env.timing).await?;
             Ok(format!("SIG{} to the node {host}:{} (pid {pid})", self.signal.name(), self.port))
         })
+    }
+
+    fn reach(&self, env: &Env<'_>) -> Result<Reach> {
+        let node = (env.host(&self.host)?, self.port);
+        // SIGCONT thaws what SIGSTOP froze
+        Ok(Reach { heals: self.signal == Signal::Cont, nodes: vec![node], ..Reach::default() })
     }
 }
 

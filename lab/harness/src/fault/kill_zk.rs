@@ -6,10 +6,15 @@ use super::{host_verb, zk_gone, zk_member};
 use crate::lab::{HostName, Lab};
 use crate::timing::Timing;
 
-host_verb!("kill-zk", "SIGKILL to the ZooKeeper JVM on `host`; returns once no such JVM runs there", |env, host| {
-    kill_zk(env.lab, host, env.timing).await?;
-    Ok(format!("SIGKILL to ZooKeeper on {host}"))
-});
+host_verb!(
+    "kill-zk",
+    "SIGKILL to the ZooKeeper JVM on `host`; returns once no such JVM runs there",
+    super::Reach::breaks_zookeeper,
+    |env, host| {
+        kill_zk(env.lab, host, env.timing).await?;
+        Ok(format!("SIGKILL to ZooKeeper on {host}"))
+    }
+);
 
 /// SIGKILL to the ZooKeeper JVM on `host`; returns once no such JVM runs there.
 pub async fn kill_zk(lab: &Lab, host: HostName, timing: Timing) -> Result<()> {

@@ -85,6 +85,44 @@ pub trait Fault: std::fmt::Debug + Send + Sync {
     fn describe(&self) -> String;
     /// Applies it; returns once it is in effect, with what was done.
     fn apply<'a>(&'a self, env: &'a mut Env<'_>) -> BoxFuture<'a, Result<String>>;
+    /// What it reaches (its `$names` resolved as `apply` resolves them): for the client view's
+    /// markers and its report's nodes that were never faulted.
+    fn reach(&self, env: &Env<'_>) -> Result<Reach>;
+}
+
+/// What a fault reaches of the cache nodes: whether it breaks something or undoes a fault, and
+/// the hosts (all their nodes) and single nodes it touches. A ZooKeeper fault touches no node.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reach {
+    pub heals: bool,
+    /// Hosts every node of which it touches.
+    pub hosts: Vec<HostName>,
+    /// Single nodes, by host and port.
+    pub nodes: Vec<(HostName, u16)>,
+    /// A znode it removes (`delete-znode`).
+    pub znode: Option<String>,
+}
+
+impl Reach {
+    /// A fault on the whole host (its nodes with it).
+    pub fn breaks_host(host: HostName) -> Reach {
+        Reach { hosts: vec![host], ..Reach::default() }
+    }
+
+    /// The end of a fault on the whole host.
+    pub fn heals_host(host: HostName) -> Reach {
+        Reach { heals: true, hosts: vec![host], ..Reach::default() }
+    }
+
+    /// A fault of the ZooKeeper member on the host: no node is touched.
+    pub fn breaks_zookeeper(_: HostName) -> Reach {
+        Reach::default()
+    }
+
+    /// The ZooKeeper member on the host back.
+    pub fn heals_zookeeper(_: HostName) -> Reach {
+        Reach { heals: true, ..Reach::default() }
+    }
 }
 
 /// What a fault is applied with.
@@ -188,11 +226,12 @@ async fn zk_gone(lab: &Lab, host: HostName, timing: Timing) -> Result<()> {
     Ok(())
 }
 
-/// A verb whose only key is `host`: its `VERB`, the fault it parses to, and how it is applied
+/// A verb whose only key is `host`: its `VERB`, the fault it parses to, what it reaches (a
+/// `fn(HostName) -> Reach`), and how it is applied
 /// (`$env` and `$host` are bound in `$apply`, which returns what was done). The verb's file
 /// keeps its function for Rust callers beside it.
 macro_rules! host_verb {
-    ($name:literal, $summary:literal, |$env:ident, $host:ident| $apply:block) => {
+    ($name:literal, $summary:literal, $reach:path, |$env:ident, $host:ident| $apply:block) => {
         pub const VERB: super::Verb = super::Verb {
             name: $name,
             summary: $summary,
@@ -218,6 +257,10 @@ macro_rules! host_verb {
                     let $host = $env.host(&self.host)?;
                     $apply
                 })
+            }
+
+            fn reach(&self, env: &super::Env<'_>) -> anyhow::Result<super::Reach> {
+                Ok($reach(env.host(&self.host)?))
             }
         }
     };

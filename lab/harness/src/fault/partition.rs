@@ -5,7 +5,7 @@ use anyhow::Result;
 use futures_util::future::BoxFuture;
 
 use super::net::{self, partition_rules};
-use super::{names, Env, Fault, Verb};
+use super::{names, Env, Fault, Reach, Verb};
 use crate::keys::{need, HostRef, KeyError, Keys};
 use crate::lab::{HostName, Lab};
 use crate::timing::Timing;
@@ -46,6 +46,12 @@ impl Fault for Partition {
             let rules = partition(env.lab, &hosts, &from, env.timing).await?;
             Ok(format!("partitioned {} from {} ({rules} rules)", names(&hosts), names(&from)))
         })
+    }
+
+    /// Both sides: the nodes of either lose the other.
+    fn reach(&self, env: &Env<'_>) -> Result<Reach> {
+        let hosts = self.hosts.iter().chain(&self.from).map(|h| env.host(h)).collect::<Result<Vec<_>>>()?;
+        Ok(Reach { hosts, ..Reach::default() })
     }
 }
 

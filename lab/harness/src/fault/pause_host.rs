@@ -11,6 +11,7 @@ use crate::timing::Timing;
 host_verb!(
     "pause-host",
     "freezes every process of the host `host` (docker pause); returns once it is paused",
+    super::Reach::breaks_host,
     |env, host| {
         env.left.paused.insert(host);
         pause_host(env.lab, host, env.timing).await?;

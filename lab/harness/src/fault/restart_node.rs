@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use futures_util::future::BoxFuture;
 
 use super::kill_node::{kill_node, Signal};
-use super::{Env, Fault, Verb};
+use super::{Env, Fault, Reach, Verb};
 use crate::keys::{need, HostRef, KeyError, Keys};
 use crate::lab::{HostName, Lab};
 use crate::probe::node;
@@ -42,6 +42,10 @@ impl Fault for RestartNode {
             let (old, new) = restart_node(env.lab, host, self.port, env.timing).await?;
             Ok(format!("restarted the node {host}:{} (pid {old} → {new})", self.port))
         })
+    }
+
+    fn reach(&self, env: &Env<'_>) -> Result<Reach> {
+        Ok(Reach { nodes: vec![(env.host(&self.host)?, self.port)], ..Reach::default() })
     }
 }
 

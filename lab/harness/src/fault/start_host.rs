@@ -7,10 +7,15 @@ use super::host_verb;
 use crate::lab::{HostName, Lab};
 use crate::timing::Timing;
 
-host_verb!("start-host", "starts a killed or stopped host `host` again; returns once its sshd answers", |env, host| {
-    start_host(env.lab, host, env.timing).await?;
-    Ok(format!("started the host {host}"))
-});
+host_verb!(
+    "start-host",
+    "starts a killed or stopped host `host` again; returns once its sshd answers",
+    super::Reach::heals_host,
+    |env, host| {
+        start_host(env.lab, host, env.timing).await?;
+        Ok(format!("started the host {host}"))
+    }
+);
 
 /// Starts a host again; returns once every sshd of the lab answers.
 pub async fn start_host(lab: &Lab, host: HostName, timing: Timing) -> Result<()> {

@@ -12,6 +12,7 @@ use crate::wait;
 host_verb!(
     "start-zk",
     "`bin/zkServer.sh start` on `host`; returns once the server answers `srvr`, serving or not",
+    super::Reach::heals_zookeeper,
     |env, host| {
         let answer = start_zk(env.lab, host, env.timing).await?;
         Ok(format!("started ZooKeeper on {host}; it answers: {answer}"))

@@ -13,6 +13,7 @@ use crate::timing::Timing;
 host_verb!(
     "stop-host",
     "a graceful stop of the host `host` (docker stop: the nodes leave at once); returns once it has exited",
+    super::Reach::breaks_host,
     |env, host| {
         stop_host(env.lab, host, env.timing).await?;
         Ok(format!("stopped the host {host}"))

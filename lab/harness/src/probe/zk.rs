@@ -231,6 +231,15 @@ impl ZkSession {
         Ok(ZnodeTree(nodes))
     }
 
+    /// The children of `path` and a watch that fires once when they change (or the session
+    /// breaks).
+    pub async fn children_and_watch(&self, path: &str) -> Result<(Vec<String>, zookeeper_client::OneshotWatcher)> {
+        self.client
+            .list_and_watch_children(path)
+            .await
+            .with_context(|| format!("list and watch the children of {path}"))
+    }
+
     /// Deletes one znode (any version); one already gone is fine.
     pub async fn delete(&self, path: &str) -> Result<()> {
         match self.client.delete(path, None).await {

@@ -3,7 +3,9 @@
 //! measurement), each observing step's raw output, every host's container log and syslog,
 //! `timings.json` (`waits`: each wait and its time since the last fault; `measures`: each measure
 //! step's value by name), `summary.md`, and the `runs/latest` link. The timings are kept from the
-//! steps' typed observations as they happen.
+//! steps' typed observations as they happen. A run with traffic adds `client.jsonl` (written by
+//! the load as it runs), `client.json` (the client view's report), `timeline.html`, and the
+//! report's section in `summary.md`.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -13,9 +15,13 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
 
+use arcus_client::Report;
+
 use super::observation::{Measurement, Observation};
+use super::traffic::TrafficBounds;
 use crate::lab::{Lab, RunId};
 use crate::paths;
+use crate::probe::client::ClientEnd;
 
 pub(super) struct RunDir {
     pub dir: PathBuf,
@@ -24,6 +30,8 @@ pub(super) struct RunDir {
     timings: Timings,
     /// The end of the last fault step and what it did.
     last_fault: Option<(u128, String)>,
+    /// The client view's section of summary.md, once its report is written.
+    client_section: Option<String>,
 }
 
 /// One line of events.jsonl; times are milliseconds since the Unix epoch.
@@ -113,7 +121,14 @@ impl RunDir {
         std::os::unix::fs::symlink(run.as_str(), &fresh).with_context(|| format!("link {}", fresh.display()))?;
         std::fs::rename(&fresh, &latest)
             .with_context(|| format!("rename {} to {}", fresh.display(), latest.display()))?;
-        Ok(RunDir { dir, file, events: Vec::new(), timings: Timings::default(), last_fault: None })
+        Ok(RunDir {
+            dir,
+            file,
+            events: Vec::new(),
+            timings: Timings::default(),
+            last_fault: None,
+            client_section: None,
+        })
     }
 
     /// Appends an event. A record that cannot be written is reported on stderr and does not
@@ -157,6 +172,29 @@ impl RunDir {
         }
     }
 
+    /// The client view's report from the stopped traffic: `client.json`, `timeline.html` and the
+    /// section of summary.md; returns the bounds it does not keep.
+    pub fn client_report(&mut self, end: &ClientEnd, bounds: &TrafficBounds) -> Result<Vec<String>> {
+        let records = arcus_client::report::read_records(&end.records)?;
+        let report = Report::compute(records, &end.events, &end.markers, end.totals.started)
+            .context("compute the client view's report")?;
+        let json = serde_json::to_string_pretty(&report).context("client.json")?;
+        std::fs::write(self.dir.join("client.json"), json + "\n")
+            .with_context(|| format!("write {}/client.json", self.dir.display()))?;
+        std::fs::write(self.dir.join("timeline.html"), arcus_client::timeline::render(&report))
+            .with_context(|| format!("write {}/timeline.html", self.dir.display()))?;
+        let violations = bounds.violations(&report);
+        let mut section = report.markdown();
+        if !violations.is_empty() {
+            section.push_str("\n**Bounds not kept:**\n\n");
+            for v in &violations {
+                section.push_str(&format!("- {v}\n"));
+            }
+        }
+        self.client_section = Some(section);
+        Ok(violations)
+    }
+
     /// Every host's container output (`<host>.log`) and syslog (`<host>.syslog`).
     pub async fn collect_logs(&self, lab: &Lab) {
         for host in &lab.hosts {
@@ -190,6 +228,10 @@ impl RunDir {
             for e in measures {
                 md.push_str(&format!("- {} ({})\n", e.detail, e.outcome));
             }
+        }
+        if let Some(section) = &self.client_section {
+            md.push('\n');
+            md.push_str(section);
         }
         self.write("summary.md", &md);
     }

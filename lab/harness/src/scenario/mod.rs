@@ -18,6 +18,10 @@
 //! nodes-per-host = 2         # nodes of each service on every host, from port 11211 on
 //! services = ["ruo91-cloud"] # service codes; the next service's ports follow the previous one's
 //!
+//! [traffic]                  # optional: a load through the client view for the whole scenario
+//! rate = 1000                # (or between `traffic = "start"` and `traffic = "stop"` steps);
+//! bounds.max-failed = 0      # every key has a default; bounds on the client report's figures
+//!
 //! [[step]]
 //! fault = "kill-zk"          # the step kind is the key that names it; its value and the
 //! host = "$leader"           # other keys are the kind's (`cargo xtask lab run --help` lists them)
@@ -46,6 +50,7 @@ pub mod reference;
 mod runner;
 pub mod snapshot;
 pub mod steps;
+pub mod traffic;
 
 use std::path::PathBuf;
 
@@ -56,6 +61,7 @@ pub use observation::Observation;
 pub use parse::{parse, parse_str, ScenarioError};
 pub use runner::{run, RunOptions, RunReport};
 pub use snapshot::{snapshot_name, Policy, Snapshots, TakenSnapshot, Verdict};
+pub use traffic::{TrafficBounds, TrafficPlan};
 
 use crate::cloud::{Level, Step as RunbookStep};
 use crate::keys::{Key, KeyError, Keys};
@@ -71,6 +77,9 @@ pub struct Scenario {
     pub setup: Setup,
     pub topology: Topology,
     pub steps: Vec<Step>,
+    /// The load through the client view (`[traffic]`, or defaults when only `traffic` steps
+    /// name it); `None`: no traffic.
+    pub traffic: Option<TrafficPlan>,
 }
 
 impl Scenario {
@@ -184,6 +193,15 @@ pub struct Defines {
     pub bound: Option<String>,
     /// A measure's name (unique in a file).
     pub measure: Option<String>,
+    /// A `traffic` step's start or stop.
+    pub traffic: Option<TrafficMark>,
+}
+
+/// What a `traffic` step does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrafficMark {
+    Start,
+    Stop,
 }
 
 /// A step as the file gives it, ready to run.

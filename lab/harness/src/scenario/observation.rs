@@ -36,6 +36,8 @@ pub enum Observation {
     },
     Measured(Measurement),
     Held(Duration),
+    /// The traffic started or stopped: what runs, or its totals.
+    Traffic(String),
 }
 
 impl Observation {
@@ -74,7 +76,7 @@ impl Observation {
             Observation::Command { .. } => self.exit().map(|e| format!("exit {e}")).unwrap_or_default(),
             Observation::Replies(_) | Observation::Tree(_) | Observation::Held(_) => String::new(),
             Observation::Waited { seen, .. } => seen.clone(),
-            Observation::Fault(done) => done.clone(),
+            Observation::Fault(done) | Observation::Traffic(done) => done.clone(),
             Observation::Bound { name, value } => format!("${name} = {value}"),
             Observation::Measured(m) => m.detail(),
         }

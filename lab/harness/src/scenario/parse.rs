@@ -10,7 +10,8 @@ use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
 use super::steps::KINDS;
-use super::{Check, Defines, Expect, Kind, Output, Scenario, Setup, Step};
+use super::traffic::{self, TrafficPlan};
+use super::{Check, Defines, Expect, Kind, Output, Scenario, Setup, Step, TrafficMark};
 use crate::keys::{is_label, may, FromKey, Key, KeyError, Keys, Labelled, OneOrMany, Scope, Source};
 use crate::lab::Topology;
 
@@ -47,9 +48,11 @@ pub fn parse_str(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
     })?;
     let top = doc.get_ref();
     for (key, _) in top.iter() {
-        if !["title", "setup", "topology", "step"].contains(&key.get_ref().as_ref()) {
-            let message =
-                format!("unknown key `{}`: a scenario has title, setup, topology and [[step]]s", key.get_ref());
+        if !["title", "setup", "topology", "traffic", "step"].contains(&key.get_ref().as_ref()) {
+            let message = format!(
+                "unknown key `{}`: a scenario has title, setup, topology, traffic and [[step]]s",
+                key.get_ref()
+            );
             return Err(source.error(key.span(), key.get_ref(), message).into());
         }
     }
@@ -62,6 +65,9 @@ pub fn parse_str(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
     })?;
     let topology = topology(&source, top)?;
     let mut scope = Scope { topology: topology.clone(), ..Scope::default() };
+    let mut traffic = top.get("traffic").map(|value| traffic::parse(&source, value, &scope)).transpose()?;
+    // the traffic steps so far: (index, line, mark)
+    let mut marks: Vec<(usize, usize, TrafficMark)> = Vec::new();
     let mut measures: HashSet<String> = HashSet::new();
     let mut snapshots: HashSet<String> = HashSet::new();
     let mut steps = Vec::new();
@@ -74,6 +80,10 @@ pub fn parse_str(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
         let keys = Keys::new(&source, table, &scope, i + 1)?;
         let mut defines = Defines::default();
         let step = step(&keys, &mut defines, &mut snapshots)?;
+        if let Some(mark) = defines.traffic {
+            check_mark(&keys, &marks, mark)?;
+            marks.push((step.index, step.line, mark));
+        }
         if let Some(name) = defines.measure {
             if !measures.insert(name.clone()) {
                 return Err(keys.error("measure", format!("the measure {name:?} is named twice in this file")).into());
@@ -87,6 +97,11 @@ pub fn parse_str(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
         }
         steps.push(step);
     }
+    match (&mut traffic, marks.is_empty()) {
+        (Some(plan), true) => plan.whole = true,
+        (None, false) => traffic = Some(TrafficPlan::default()),
+        _ => {}
+    }
     let end = text.trim_end().len()..text.trim_end().len();
     if steps.is_empty() {
         return Err(source.error(end, "[[step]]", "the scenario has no step: it would show nothing").into());
@@ -97,7 +112,24 @@ pub fn parse_str(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
         return Err(source.error(end, "[[step]]", message).into());
     }
     let name = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    Ok(Scenario { name, file: file.to_path_buf(), title, setup, topology, steps })
+    Ok(Scenario { name, file: file.to_path_buf(), title, setup, topology, steps, traffic })
+}
+
+/// A `traffic` step in its place: one start, then at most one stop (one load, one report).
+fn check_mark(keys: &Keys, earlier: &[(usize, usize, TrafficMark)], mark: TrafficMark) -> Result<(), KeyError> {
+    match (mark, earlier.last()) {
+        (TrafficMark::Stop, None) => {
+            Err(keys.error("traffic", "no traffic runs here: a `traffic = \"start\"` step comes first"))
+        }
+        (TrafficMark::Stop, Some((_, _, TrafficMark::Start))) | (TrafficMark::Start, None) => Ok(()),
+        (_, Some((index, line, done))) => {
+            let done = if *done == TrafficMark::Start { "started" } else { "stopped" };
+            let message = format!(
+                "the traffic was {done} at step {index} (line {line}): a scenario starts one load and stops it once"
+            );
+            Err(keys.error("traffic", message))
+        }
+    }
 }
 
 /// What a TOML syntax error at `at` is named by: the key of its line (the text before `=`), or
@@ -573,5 +605,77 @@ mod tests {
         assert!(message.contains("a `hold` step: name an earlier tree step"), "{message}");
         let (at, _) = error(&format!("{HEAD}{before}[[step]]\nrun = \"ls\"\nexpect.same_sessions = \"before\"\n"));
         assert_eq!(at, "scenarios/x.toml:11: expect.same_sessions");
+    }
+
+    #[test]
+    fn a_traffic_table_runs_through_the_whole_scenario_with_its_bounds() {
+        let text = format!(
+            "title = \"t\"\nsetup = \"cloud\"\n\n[traffic]\nrate = 800\ngets = 0.75\ntimeout = \"1s\"\n\n\
+             [traffic.bounds]\nmax-unavailable = \"12s\"\nmax-lost-unfaulted = 0\nmax-keys-affected = 0.5\n\n{KILL_AND_GONE}"
+        );
+        let s = parse(&text).unwrap();
+        let plan = s.traffic.expect("a traffic plan");
+        assert!(plan.whole);
+        assert_eq!(plan.line, 4);
+        assert_eq!((plan.rate, plan.gets, plan.keys), (Some(800), Some(0.75), None));
+        assert_eq!(plan.bounds.max_unavailable, Some(std::time::Duration::from_secs(12)));
+        assert_eq!(plan.bounds.max_lost_unfaulted, Some(0));
+        assert_eq!(plan.bounds.count(), 3);
+        let spec = plan.load_spec();
+        assert_eq!((spec.rate, spec.get_ratio, spec.timeout), (800, 0.75, std::time::Duration::from_secs(1)));
+        assert_eq!(spec.keys, arcus_client::LoadSpec::default().keys);
+        assert!(parse(&format!("{HEAD}{KILL_AND_GONE}")).unwrap().traffic.is_none());
+    }
+
+    #[test]
+    fn traffic_mistakes_name_file_line_and_key() {
+        let with = |table: &str| format!("title = \"t\"\nsetup = \"cloud\"\n{table}\n{KILL_AND_GONE}");
+        let (at, message) = error(&with("[traffic]\nrate = 100\nrat = 5\n"));
+        assert_eq!(at, "scenarios/x.toml:5: rat");
+        assert!(message.contains("[traffic] does not take `rat` (it takes service, rate, keys"), "{message}");
+        let (at, message) = error(&with("[traffic]\nrate = 0\n"));
+        assert_eq!(at, "scenarios/x.toml:4: rate");
+        assert!(message.contains("no traffic"), "{message}");
+        let (at, message) = error(&with("[traffic]\ngets = 1.5\n"));
+        assert_eq!(at, "scenarios/x.toml:4: gets");
+        assert!(message.contains("0 to 1"), "{message}");
+        let (at, message) = error(&with("[traffic]\nservice = \"other\"\n"));
+        assert_eq!(at, "scenarios/x.toml:4: service");
+        assert!(message.contains("unknown service \"other\": the services are ruo91-cloud"), "{message}");
+        let (at, message) = error(&with("[traffic.bounds]\nmax-unavailable = \"12s\"\nmax-faild = 0\n"));
+        assert_eq!(at, "scenarios/x.toml:5: max-faild");
+        assert!(message.contains("[traffic.bounds] does not take `max-faild`"), "{message}");
+        let (at, message) = error(&with("[traffic.bounds]\nmax-unavailable = 12\n"));
+        assert_eq!(at, "scenarios/x.toml:4: max-unavailable");
+        assert!(message.contains("expected a string"), "{message}");
+        let (at, message) = error(&with("[traffic.bounds]\nmin-unavailable = \"13s\"\nmax-unavailable = \"12s\"\n"));
+        assert_eq!(at, "scenarios/x.toml:4: min-unavailable");
+        assert!(message.contains("reversed"), "{message}");
+        let (at, message) = error(&with("traffic = 3\n"));
+        assert_eq!(at, "scenarios/x.toml:3: traffic");
+        assert!(message.contains("a [traffic] table"), "{message}");
+    }
+
+    #[test]
+    fn traffic_steps_start_once_and_stop_after_the_start() {
+        let start = "[[step]]\ntraffic = \"start\"\n\n";
+        let stop = "[[step]]\ntraffic = \"stop\"\n\n";
+        let s = parse(&format!("{HEAD}{start}{KILL_AND_GONE}{stop}")).unwrap();
+        let plan = s.traffic.expect("the defaults");
+        assert!(!plan.whole);
+        assert_eq!(plan.load_spec(), arcus_client::LoadSpec::default());
+        assert_eq!(s.steps[0].kind, "traffic");
+        assert_eq!(s.steps[3].action.describe(), "stop");
+        let (at, message) = error(&format!("{HEAD}{stop}{KILL_AND_GONE}"));
+        assert_eq!(at, "scenarios/x.toml:5: traffic");
+        assert!(message.contains("a `traffic = \"start\"` step comes first"), "{message}");
+        let (at, message) = error(&format!("{HEAD}{start}{KILL_AND_GONE}{start}"));
+        assert_eq!(at, "scenarios/x.toml:20: traffic");
+        assert!(message.contains("the traffic was started at step 1 (line 4)"), "{message}");
+        let (at, message) = error(&format!("{HEAD}[[step]]\ntraffic = \"pause\"\n"));
+        assert_eq!(at, "scenarios/x.toml:5: traffic");
+        assert!(message.contains("unknown traffic step \"pause\": use start, stop"), "{message}");
+        let (at, _) = error(&format!("{HEAD}[[step]]\ntraffic = \"start\"\nrate = 5\n"));
+        assert_eq!(at, "scenarios/x.toml:6: rate");
     }
 }

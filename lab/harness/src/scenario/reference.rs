@@ -1,8 +1,9 @@
 //! The reference of the scenario vocabulary, rendered from the declarations themselves: every step
-//! kind, fault verb, wait condition and binding with its keys. The README holds it between
+//! kind, fault verb, wait condition and binding with its keys, and the `[traffic]` table's keys. The README holds it between
 //! markers (a test keeps the two equal) and `cargo xtask lab steps` prints it.
 
 use super::steps::{BINDINGS, CONDITIONS, KINDS};
+use super::traffic::{BOUND_KEYS, LOAD_KEYS};
 use super::Variant;
 use crate::fault::VERBS;
 use crate::keys::Key;
@@ -30,6 +31,15 @@ fn table(head: &str, rows: impl Iterator<Item = (String, String, String)>) -> St
     out
 }
 
+/// A table's keys (all optional): `| [traffic] | what it sets |`.
+fn settings(head: &str, keys: &[Key]) -> String {
+    let mut out = format!("| {head} | what it sets |\n|---|---|\n");
+    for k in keys {
+        out.push_str(&format!("| `{}` | {} |\n", k.name, k.doc.replace('|', "\\|")));
+    }
+    out
+}
+
 fn variants(head: &str, list: &[Variant]) -> String {
     table(head, list.iter().map(|v| (format!("`{}`", v.name), keys(v.keys), v.summary.to_string())))
 }
@@ -42,8 +52,10 @@ pub fn markdown() -> String {
         table("`fault =`", VERBS.iter().map(|v| (format!("`{}`", v.name), keys(v.keys), v.summary.to_string())));
     format!(
         "{BEGIN}\n\n{kinds}\nEvery step may have `label`; `run`, `mc` and `tree` take `snapshot` and \
-         `expect.contains` (`run` also `expect.exit`), `runbook` may.\n\n{verbs}\n{}\n{}\n{END}\n",
+         `expect.contains` (`run` also `expect.exit`), `runbook` may.\n\n{verbs}\n{}\n{}\n{}\n{}\n{END}\n",
         variants("`wait =`", CONDITIONS),
-        variants("`bind =`", BINDINGS)
+        variants("`bind =`", BINDINGS),
+        settings("`[traffic]`", LOAD_KEYS),
+        settings("`[traffic.bounds]`", BOUND_KEYS),
     )
 }

@@ -4,7 +4,9 @@
 //! down, also when a step fails (unless `--keep-on-failure` keeps the failed lab as it is) and when
 //! a signal interrupts the run (`crate::interrupt`): the step under way is dropped where it stands,
 //! the faults are healed, the logs collected (unless a second signal came), the lab removed, and
-//! the run directory says where the run was interrupted.
+//! the run directory says where the run was interrupted. A scenario's traffic starts before the
+//! first step (or at its `traffic = "start"` step) and stops after the last (or at its `stop`),
+//! before any heal; its report, timeline and bounds follow.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -13,6 +15,7 @@ use anyhow::{Context, Result};
 
 use super::artifacts::{now_ms, Event, RunDir};
 use super::snapshot::{Policy, Snapshots, TakenSnapshot};
+use super::traffic::TrafficState;
 use super::{Check, Ctx, Observation, Scenario, Step};
 use crate::cloud::{self, UpOptions};
 use crate::engine::Engine;
@@ -77,12 +80,22 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunReport>
     dir.record(event);
     let lab = lab.with_context(|| place("in setup (the lab did not come up)", &dir))?;
 
-    let mut ctx = Ctx::new(&lab, options.timing);
+    let traffic = TrafficState::new(scenario.traffic.clone(), dir.dir.join("client.jsonl"));
+    let mut ctx = Ctx::new(&lab, options.timing, traffic);
     let mut snapshots = Vec::new();
     let mut failed = None;
     // the signal that stopped the steps, and where
     let mut interrupted = None;
-    for step in &scenario.steps {
+    if scenario.traffic.as_ref().is_some_and(|plan| plan.whole) {
+        let t0 = now_ms();
+        let started = ctx.start_traffic().await;
+        let outcome = started.as_ref().map(Clone::clone).map_err(|e| format!("{e:#}"));
+        dir.record(Event::new("traffic", None, "traffic", "start (the whole scenario)", t0, outcome));
+        if let Err(e) = started {
+            failed = Some(e.context(place("starting its traffic", &dir)));
+        }
+    }
+    for step in scenario.steps.iter().take_while(|_| failed.is_none()) {
         let t0 = now_ms();
         let what = step.action.describe();
         let at = format!("at step {} (line {}, {} {what})", step.index, step.line, step.kind);
@@ -135,6 +148,30 @@ pub async fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunReport>
                 failed = Some(e.context(place(&at, &dir)));
                 break;
             }
+        }
+    }
+
+    // the traffic ends with the steps, before the heal: the teardown is no part of the story
+    if ctx.traffic.running.is_some() {
+        let t0 = now_ms();
+        let stopped = ctx.stop_traffic().await;
+        let outcome = stopped.as_ref().map(Clone::clone).map_err(|e| format!("{e:#}"));
+        dir.record(Event::new("traffic", None, "traffic", "stop (the end of the steps)", t0, outcome));
+        if let (Err(e), None) = (stopped, &failed) {
+            failed = Some(e.context(place("stopping its traffic", &dir)));
+        }
+    }
+    if let Some(end) = ctx.traffic.ended.take() {
+        let t0 = now_ms();
+        let bounds = ctx.traffic.plan.as_ref().map(|p| p.bounds.clone()).unwrap_or_default();
+        let judged = dir.client_report(&end, &bounds).and_then(|violations| {
+            anyhow::ensure!(violations.is_empty(), "the client view's bounds do not hold:\n{}", violations.join("\n"));
+            Ok(format!("client.json, timeline.html; {} bounds held", bounds.count()))
+        });
+        let outcome = judged.as_ref().map(Clone::clone).map_err(|e| format!("{e:#}"));
+        dir.record(Event::new("traffic", None, "report", "the client view's report and bounds", t0, outcome));
+        if let (Err(e), None) = (judged, &failed) {
+            failed = Some(e.context(place("its traffic bounds", &dir)));
         }
     }
 

@@ -1,6 +1,7 @@
 //! `fault`: one fault verb of `crate::fault` (the verbs' declarations give their keys), returning
 //! once the fault is in effect. What it leaves behind is noted in the context's leftovers, for the
-//! heal the runner does before teardown.
+//! heal the runner does before teardown; while traffic runs, the moment it took effect is marked
+//! on the client view's time line with the nodes it reaches.
 
 use futures_util::future::BoxFuture;
 
@@ -38,7 +39,10 @@ impl Action for Step {
     fn run<'a>(&'a self, ctx: &'a mut Ctx<'_>) -> BoxFuture<'a, anyhow::Result<Observation>> {
         Box::pin(async move {
             let mut env = Env { lab: ctx.lab, bound: &ctx.bound, timing: ctx.timing, left: &mut ctx.left };
-            Ok(Observation::Fault(self.0.apply(&mut env).await?))
+            let done = self.0.apply(&mut env).await?;
+            let reach = self.0.reach(&env)?;
+            ctx.mark_fault(&self.0.describe(), &reach)?;
+            Ok(Observation::Fault(done))
         })
     }
 }

@@ -8,6 +8,7 @@ mod mc;
 mod measure;
 mod run;
 mod runbook;
+mod traffic;
 mod tree;
 mod wait;
 
@@ -24,6 +25,7 @@ pub const KINDS: &[&Kind] = &[
     &hold::KIND,
     &bind::KIND,
     &measure::KIND,
+    &traffic::KIND,
 ];
 
 pub use bind::BINDINGS;
