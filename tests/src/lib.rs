@@ -13,6 +13,11 @@ pub fn scenario_files() -> std::io::Result<Vec<PathBuf>> {
 
 /// Parses and runs one scenario file on a fresh lab; the error says what failed and where.
 pub fn run_file(file: &Path) -> Result<(), String> {
+    run_scenario(file).map(|_| ())
+}
+
+/// [`run_file`], returning the passed run (its run directory).
+pub fn run_scenario(file: &Path) -> Result<scenario::RunReport, String> {
     // named as the workspace sees it: scenarios/<file>
     let shown = Path::new("scenarios").join(file.file_name().unwrap_or_default());
     let text = std::fs::read_to_string(file).map_err(|e| format!("{}: cannot read: {e}", shown.display()))?;
@@ -28,7 +33,7 @@ pub fn run_file(file: &Path) -> Result<(), String> {
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     let report = runtime.block_on(scenario::run(&parsed, &options)).map_err(|e| format!("{e:#}"))?;
     eprintln!("{}: passed in {:.1?}; run directory {}", parsed.name, report.elapsed, report.run_dir.display());
-    Ok(())
+    Ok(report)
 }
 
 #[cfg(test)]
