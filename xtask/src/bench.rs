@@ -45,6 +45,11 @@ pub enum BenchCommand {
     /// `lab up` and `lab run`, two labs at once), counting what each left behind, then the scenario
     /// suite several times in a row with its failures → target/arcus-lab/bench/soak.json.
     Soak(crate::bench_soak::SoakArgs),
+    /// What each failure story costs a client: the scenarios with traffic, each story's seconds
+    /// unavailable, share of keys affected, failed operations and values lost (with --arcus or
+    /// --arcus-src beside a real node's) → target/arcus-lab/bench/client.json; or, with
+    /// --max-rate, the load generator's throughput and CPU share against a lab.
+    Client(crate::bench_client::BenchClientArgs),
 }
 
 pub async fn run(cmd: BenchCommand) -> Result<ExitCode> {
@@ -59,6 +64,7 @@ pub async fn run(cmd: BenchCommand) -> Result<ExitCode> {
         }
         BenchCommand::Node(args) => crate::bench_node::run(args).await.map(|()| ExitCode::SUCCESS),
         BenchCommand::Soak(args) => crate::bench_soak::run(args).await,
+        BenchCommand::Client(args) => crate::bench_client::run(args).await,
     }
 }
 

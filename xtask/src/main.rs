@@ -3,6 +3,7 @@
 
 mod arcus;
 mod bench;
+mod bench_client;
 mod bench_node;
 mod bench_soak;
 mod child;
