@@ -238,7 +238,6 @@ impl LoadHandle {
         }
         self.stop().await
     }
-
 }
 
 impl LoadSpec {
@@ -251,7 +250,10 @@ impl LoadSpec {
             return bad("keys must be at least 1".to_string());
         }
         if self.value_size < VERSION_BYTES {
-            return bad(format!("value_size {} is below {VERSION_BYTES}, the bytes of a value's version", self.value_size));
+            return bad(format!(
+                "value_size {} is below {VERSION_BYTES}, the bytes of a value's version",
+                self.value_size
+            ));
         }
         if !(0.0..=1.0).contains(&self.get_ratio) {
             return bad(format!("get_ratio {} is not within 0..=1", self.get_ratio));
@@ -399,9 +401,8 @@ impl Generator {
         names: Arc<RwLock<Vec<Arc<str>>>>,
         records: std_mpsc::Sender<Vec<Raw>>,
     ) -> Generator {
-        let hashes = (0..shared.spec.keys)
-            .map(|k| key_hash(format!("{}{k}", shared.spec.key_prefix).as_bytes()))
-            .collect();
+        let hashes =
+            (0..shared.spec.keys).map(|k| key_hash(format!("{}{k}", shared.spec.key_prefix).as_bytes())).collect();
         let next_version = vec![1; shared.spec.keys as usize];
         Generator {
             batch: Batch::new(records.clone()),
@@ -844,7 +845,8 @@ struct RecordWriter {
 
 impl RecordWriter {
     fn new(spec: &LoadSpec, started: Moment, names: Arc<RwLock<Vec<Arc<str>>>>) -> Result<RecordWriter, ClientError> {
-        let quoted = serde_json::to_string(&spec.key_prefix).map_err(|source| ClientError::Record { line: 0, source })?;
+        let quoted =
+            serde_json::to_string(&spec.key_prefix).map_err(|source| ClientError::Record { line: 0, source })?;
         let prefix = quoted[1..quoted.len() - 1].to_string();
         Ok(RecordWriter { started, prefix, names, quoted: Vec::new() })
     }
