@@ -5,6 +5,7 @@
 //! after the heal; a time series for the timeline. Also its markdown section for `summary.md`, and
 //! [`Bounds`] checked by [`check`].
 
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::Path;
 use std::time::Duration;
@@ -247,14 +248,482 @@ impl Report {
         markers: &[FaultMarker],
         origin: Moment,
     ) -> Result<Report, ClientError> {
-        let _ = (records.into_iter(), events, markers, origin);
-        todo!()
+        let mut table = Table::default();
+        let mut ops = Vec::new();
+        for record in records {
+            let record = record?;
+            ops.push(table.compact(&record));
+        }
+        ops.sort_by_key(|op| (op.t_us, op.node, op.key));
+        let ring_changes: Vec<RingChange> = events
+            .iter()
+            .map(|e| RingChange {
+                at_ms: e.at.ms_since(&origin),
+                seen_ms: e.seen.ms_since(&origin),
+                wall_ms: e.wall_ms,
+                nodes: e.nodes.clone(),
+                added: e.added.clone(),
+                removed: e.removed.clone(),
+            })
+            .collect();
+        let mut markers: Vec<Marker> = markers
+            .iter()
+            .map(|m| Marker {
+                name: m.name.clone(),
+                kind: m.kind,
+                at_ms: m.at.ms_since(&origin),
+                wall_ms: m.at.wall_ms(),
+                nodes: m.nodes.clone(),
+            })
+            .collect();
+        markers.sort_by(|a, b| a.at_ms.total_cmp(&b.at_ms));
+        // Every node that served or was on the ring has a row.
+        for change in &ring_changes {
+            for node in &change.nodes {
+                table.node(node);
+            }
+        }
+        let duration_ms = ops.iter().map(|op| op.end_ms()).fold(0.0, f64::max);
+        let faulted: Vec<bool> = table
+            .nodes
+            .iter()
+            .map(|n| markers.iter().any(|m| m.kind == MarkerKind::Fault && m.nodes.iter().any(|f| f == n)))
+            .collect();
+
+        let mut nodes: Vec<NodeReport> = table
+            .nodes
+            .iter()
+            .zip(&faulted)
+            .map(|(node, faulted)| NodeReport {
+                node: node.clone(),
+                faulted: *faulted,
+                ops: 0,
+                failed: 0,
+                errors: 0,
+                timeouts: 0,
+                refused: 0,
+                unavailable: Vec::new(),
+                unavailable_ms: 0.0,
+                keys_moved_away: 0,
+                keys_moved_back: 0,
+                misses_after_return: 0,
+                lost_values: 0,
+                stale_values: 0,
+            })
+            .collect();
+
+        // Removals per node, in time order, to end windows.
+        let mut removals: Vec<Vec<f64>> = vec![Vec::new(); table.nodes.len()];
+        for change in &ring_changes {
+            for node in &change.removed {
+                removals[table.node(node) as usize].push(change.at_ms);
+            }
+        }
+        let mut open: Vec<Option<Window>> = vec![None; table.nodes.len()];
+        let mut next_removal = vec![0usize; table.nodes.len()];
+        // Per key: the node of its last operation, the nodes it moved away from, whether it came
+        // back to its current node and was not stored there since.
+        let mut key_node: Vec<u16> = vec![NO_NODE; table.keys];
+        let mut moved_from: Vec<Vec<u16>> = vec![Vec::new(); table.keys];
+        let mut returned: Vec<bool> = vec![false; table.keys];
+        let mut moved_away: Vec<HashSet<u32>> = vec![HashSet::new(); table.nodes.len()];
+        let mut moved_back: Vec<HashSet<u32>> = vec![HashSet::new(); table.nodes.len()];
+        let mut affected = vec![false; table.keys];
+        let (mut failed, mut timeouts, mut lost_values, mut lost_unfaulted) = (0u64, 0u64, 0u64, 0u64);
+
+        for op in &ops {
+            let t_ms = op.t_ms();
+            let key = op.key as usize;
+            if op.outcome.failed() {
+                failed += 1;
+                affected[key] = true;
+            }
+            timeouts += (op.outcome == Outcome::Timeout) as u64;
+            if op.node == NO_NODE {
+                continue;
+            }
+            let n = op.node as usize;
+            // Windows end at a removal that comes before this operation.
+            while next_removal[n] < removals[n].len() && removals[n][next_removal[n]] <= t_ms {
+                if let Some(mut window) = open[n].take() {
+                    window.to_ms = removals[n][next_removal[n]].max(window.from_ms);
+                    window.ended_by = WindowEnd::Removed;
+                    nodes[n].unavailable.push(window);
+                }
+                next_removal[n] += 1;
+            }
+            let row = &mut nodes[n];
+            row.ops += 1;
+            match op.outcome {
+                Outcome::Error => row.errors += 1,
+                Outcome::Timeout => row.timeouts += 1,
+                Outcome::Refused => row.refused += 1,
+                _ => {}
+            }
+            if op.outcome.failed() {
+                row.failed += 1;
+                let window = open[n].get_or_insert(Window {
+                    from_ms: t_ms,
+                    to_ms: t_ms,
+                    ended_by: WindowEnd::End,
+                    failed_ops: 0,
+                });
+                window.failed_ops += 1;
+            } else if let Some(mut window) = open[n].take() {
+                window.to_ms = t_ms;
+                window.ended_by = WindowEnd::Success;
+                row.unavailable.push(window);
+            }
+            match op.check {
+                Some(ReadCheck::Lost) => {
+                    row.lost_values += 1;
+                    lost_values += 1;
+                    lost_unfaulted += (!faulted[n]) as u64;
+                    affected[key] = true;
+                }
+                Some(ReadCheck::Stale) => {
+                    row.stale_values += 1;
+                    affected[key] = true;
+                }
+                _ => {}
+            }
+            // Keys moving between nodes.
+            let previous = key_node[key];
+            if previous != op.node {
+                if previous != NO_NODE {
+                    moved_away[previous as usize].insert(op.key);
+                    moved_from[key].push(previous);
+                    affected[key] = true;
+                }
+                returned[key] = moved_from[key].contains(&op.node);
+                if returned[key] {
+                    moved_back[n].insert(op.key);
+                }
+                key_node[key] = op.node;
+            }
+            if returned[key] {
+                match op.outcome {
+                    Outcome::Miss => row.misses_after_return += 1,
+                    Outcome::Stored => returned[key] = false,
+                    _ => {}
+                }
+            }
+        }
+        for (n, row) in nodes.iter_mut().enumerate() {
+            if let Some(mut window) = open[n].take() {
+                let removal = removals[n].get(next_removal[n]).copied();
+                match removal {
+                    Some(at) => {
+                        window.to_ms = at.max(window.from_ms);
+                        window.ended_by = WindowEnd::Removed;
+                    }
+                    None => {
+                        window.to_ms = duration_ms.max(window.from_ms);
+                        window.ended_by = WindowEnd::End;
+                    }
+                }
+                row.unavailable.push(window);
+            }
+            row.unavailable_ms = row.unavailable.iter().map(|w| w.to_ms - w.from_ms).sum();
+            row.keys_moved_away = moved_away[n].len() as u64;
+            row.keys_moved_back = moved_back[n].len() as u64;
+        }
+
+        let ring_lags = ring_lags(&markers, &ring_changes);
+        let phases = phases(&ops, &markers, duration_ms);
+        let series = series(&ops, &table.nodes, duration_ms);
+        let keys = table.keys as u64;
+        let keys_affected = affected.iter().filter(|a| **a).count() as u64;
+        Ok(Report {
+            origin_wall_ms: origin.wall_ms(),
+            duration_ms,
+            ops: ops.len() as u64,
+            failed,
+            timeouts,
+            keys,
+            keys_affected,
+            keys_affected_share: if keys == 0 { 0.0 } else { keys_affected as f64 / keys as f64 },
+            lost_values,
+            lost_values_on_unfaulted_nodes: lost_unfaulted,
+            nodes,
+            ring_changes,
+            ring_lags,
+            markers,
+            phases,
+            series,
+        })
+    }
+
+    /// Share of operations that did not fail, 0..=1 (1 without operations).
+    pub fn availability(&self) -> f64 {
+        if self.ops == 0 {
+            1.0
+        } else {
+            1.0 - self.failed as f64 / self.ops as f64
+        }
     }
 
     /// The report's section of `summary.md` (starts with a `### Client view` heading).
     pub fn markdown(&self) -> String {
-        todo!()
+        use std::fmt::Write as _;
+        let mut md = String::from("### Client view\n\n");
+        let secs = self.duration_ms / 1000.0;
+        let _ = writeln!(
+            md,
+            "{} operations in {:.1} s ({:.0}/s): {} failed ({} timed out), availability {:.3} %; \
+             {} keys, {} affected ({:.1} %); {} lost values ({} on nodes never faulted).\n",
+            self.ops,
+            secs,
+            if secs > 0.0 { self.ops as f64 / secs } else { 0.0 },
+            self.failed,
+            self.timeouts,
+            100.0 * self.availability(),
+            self.keys,
+            self.keys_affected,
+            100.0 * self.keys_affected_share,
+            self.lost_values,
+            self.lost_values_on_unfaulted_nodes,
+        );
+        md.push_str("| node | faulted | ops | failed | timeouts | unavailable | windows | keys moved away / back | misses after return | lost | stale |\n");
+        md.push_str("|---|---|--:|--:|--:|--:|---|--:|--:|--:|--:|\n");
+        for n in &self.nodes {
+            let windows: Vec<String> = n
+                .unavailable
+                .iter()
+                .map(|w| format!("{:.1}–{:.1} s ({})", w.from_ms / 1000.0, w.to_ms / 1000.0, w.ended_by.name()))
+                .collect();
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} | {} | {:.2} s | {} | {} / {} | {} | {} | {} |",
+                n.node,
+                if n.faulted { "yes" } else { "" },
+                n.ops,
+                n.failed,
+                n.timeouts,
+                n.unavailable_ms / 1000.0,
+                if windows.is_empty() { "–".to_string() } else { windows.join(", ") },
+                n.keys_moved_away,
+                n.keys_moved_back,
+                n.misses_after_return,
+                n.lost_values,
+                n.stale_values,
+            );
+        }
+        md.push_str("\n| phase | from | to | ops | failed | availability | p50 | p99 | max |\n");
+        md.push_str("|---|--:|--:|--:|--:|--:|--:|--:|--:|\n");
+        for p in &self.phases {
+            let _ = writeln!(
+                md,
+                "| {} | {:.1} s | {:.1} s | {} | {} | {:.3} % | {} µs | {} µs | {} µs |",
+                p.name,
+                p.from_ms / 1000.0,
+                p.to_ms / 1000.0,
+                p.ops,
+                p.failed,
+                100.0 * p.availability,
+                p.p50_us,
+                p.p99_us,
+                p.max_us,
+            );
+        }
+        if self.ring_changes.len() > 1 {
+            md.push_str("\nRing changes:");
+            for c in self.ring_changes.iter().skip(1) {
+                let mut what: Vec<String> = c.removed.iter().map(|n| format!("−{n}")).collect();
+                what.extend(c.added.iter().map(|n| format!("+{n}")));
+                let _ = write!(md, " {:.2} s {};", c.at_ms / 1000.0, what.join(" "));
+            }
+            md.pop();
+            md.push_str(".\n");
+        }
+        if !self.ring_lags.is_empty() {
+            md.push_str("\nRing lag after the znode markers:");
+            for lag in &self.ring_lags {
+                let figure = lag.lag_ms.map_or("never updated".to_string(), |ms| format!("{ms:.0} ms"));
+                let _ = write!(md, " {} {} {};", lag.marker, lag.node, figure);
+            }
+            md.pop();
+            md.push_str(".\n");
+        }
+        md
     }
+}
+
+impl WindowEnd {
+    fn name(self) -> &'static str {
+        match self {
+            WindowEnd::Success => "until a success",
+            WindowEnd::Removed => "until removed",
+            WindowEnd::End => "to the end",
+        }
+    }
+}
+
+/// The node id of records with no node.
+const NO_NODE: u16 = u16::MAX;
+
+/// One record, compacted for sorting and counting.
+#[derive(Debug, Clone, Copy)]
+struct CompactOp {
+    t_us: u64,
+    latency_us: u32,
+    key: u32,
+    node: u16,
+    outcome: Outcome,
+    check: Option<ReadCheck>,
+}
+
+impl CompactOp {
+    fn t_ms(&self) -> f64 {
+        self.t_us as f64 / 1000.0
+    }
+
+    fn end_ms(&self) -> f64 {
+        (self.t_us + self.latency_us as u64) as f64 / 1000.0
+    }
+}
+
+/// Key and node names to small ids.
+#[derive(Default)]
+struct Table {
+    key_ids: HashMap<String, u32>,
+    keys: usize,
+    node_ids: HashMap<String, u16>,
+    nodes: Vec<String>,
+}
+
+impl Table {
+    fn node(&mut self, node: &str) -> u16 {
+        if let Some(id) = self.node_ids.get(node) {
+            return *id;
+        }
+        let id = self.nodes.len() as u16;
+        self.nodes.push(node.to_string());
+        self.node_ids.insert(node.to_string(), id);
+        id
+    }
+
+    fn compact(&mut self, record: &Record) -> CompactOp {
+        let key = match self.key_ids.get(&record.key) {
+            Some(id) => *id,
+            None => {
+                let id = self.keys as u32;
+                self.key_ids.insert(record.key.clone(), id);
+                self.keys += 1;
+                id
+            }
+        };
+        CompactOp {
+            t_us: (record.t_ms.max(0.0) * 1000.0).round() as u64,
+            latency_us: record.latency_us.min(u32::MAX as u64) as u32,
+            key,
+            node: record.node.as_deref().map_or(NO_NODE, |n| self.node(n)),
+            outcome: record.outcome,
+            check: record.check,
+        }
+    }
+}
+
+/// For each node of each znode marker: the ring change of that node nearest in time.
+fn ring_lags(markers: &[Marker], changes: &[RingChange]) -> Vec<RingLag> {
+    let mut lags = Vec::new();
+    for marker in markers {
+        let removed = match marker.kind {
+            MarkerKind::ZnodeRemoved => true,
+            MarkerKind::ZnodeAdded => false,
+            _ => continue,
+        };
+        for node in &marker.nodes {
+            let lag_ms = changes
+                .iter()
+                .filter(|c| if removed { c.removed.contains(node) } else { c.added.contains(node) })
+                .map(|c| c.at_ms - marker.at_ms)
+                .min_by(|a, b| a.abs().total_cmp(&b.abs()));
+            lags.push(RingLag { marker: marker.name.clone(), kind: marker.kind, node: node.clone(), lag_ms });
+        }
+    }
+    lags
+}
+
+/// Before the first fault, from it to the last heal after it, after that heal.
+fn phases(ops: &[CompactOp], markers: &[Marker], duration_ms: f64) -> Vec<Phase> {
+    let first_fault = markers.iter().find(|m| m.kind == MarkerKind::Fault).map(|m| m.at_ms);
+    let last_heal = first_fault
+        .and_then(|f| markers.iter().rev().find(|m| m.kind == MarkerKind::Heal && m.at_ms >= f))
+        .map(|m| m.at_ms);
+    let end = duration_ms.max(first_fault.unwrap_or(0.0)).max(last_heal.unwrap_or(0.0));
+    let mut bounds = vec![("before", 0.0, first_fault.unwrap_or(end))];
+    if let Some(fault) = first_fault {
+        bounds.push(("during", fault, last_heal.unwrap_or(end)));
+        if let Some(heal) = last_heal {
+            bounds.push(("after", heal, end));
+        }
+    }
+    let last = bounds.len() - 1;
+    bounds
+        .into_iter()
+        .enumerate()
+        .map(|(i, (name, from_ms, to_ms))| {
+            let inside = |op: &&CompactOp| {
+                let t = op.t_ms();
+                t >= from_ms && (t < to_ms || (i == last && t <= to_ms))
+            };
+            let mut latencies: Vec<u32> = ops.iter().filter(inside).map(|op| op.latency_us).collect();
+            let failed = ops.iter().filter(inside).filter(|op| op.outcome.failed()).count() as u64;
+            latencies.sort_unstable();
+            let ops = latencies.len() as u64;
+            Phase {
+                name: name.to_string(),
+                from_ms,
+                to_ms,
+                ops,
+                failed,
+                availability: if ops == 0 { 1.0 } else { 1.0 - failed as f64 / ops as f64 },
+                p50_us: percentile(&latencies, 0.50),
+                p99_us: percentile(&latencies, 0.99),
+                max_us: latencies.last().copied().unwrap_or(0) as u64,
+            }
+        })
+        .collect()
+}
+
+/// The nearest-rank percentile of sorted values (0 for none).
+fn percentile(sorted: &[u32], q: f64) -> u64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let rank = (q * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1] as u64
+}
+
+/// At most this many buckets in a series.
+const MAX_BUCKETS: f64 = 600.0;
+
+/// Counts per bucket and node: 250 ms buckets, wider for long runs.
+fn series(ops: &[CompactOp], nodes: &[String], duration_ms: f64) -> Series {
+    let mut bucket_ms = 250.0;
+    while duration_ms / bucket_ms > MAX_BUCKETS {
+        bucket_ms *= 2.0;
+    }
+    let count = ((duration_ms / bucket_ms).ceil() as usize).max(1);
+    let mut buckets: Vec<Bucket> = (0..count)
+        .map(|i| Bucket { t_ms: i as f64 * bucket_ms, per_node: vec![[0; 3]; nodes.len()], unrouted: 0 })
+        .collect();
+    for op in ops {
+        let i = ((op.t_ms() / bucket_ms) as usize).min(count - 1);
+        let bucket = &mut buckets[i];
+        if op.node == NO_NODE {
+            bucket.unrouted += 1;
+            continue;
+        }
+        let column = match op.outcome {
+            Outcome::Timeout => 2,
+            Outcome::Error | Outcome::Refused => 1,
+            _ => 0,
+        };
+        bucket.per_node[op.node as usize][column] += 1;
+    }
+    Series { bucket_ms, nodes: nodes.to_vec(), buckets }
 }
 
 /// Limits on a report's figures; None = no limit. Durations in scenario files are written as
@@ -265,8 +734,14 @@ pub struct Bounds {
     /// The longest total unavailable time of any one node.
     #[serde(with = "opt_duration")]
     pub max_unavailable: Option<Duration>,
+    /// The longest total unavailable time of any one node must be at least this (the traffic met
+    /// the fault).
+    #[serde(with = "opt_duration")]
+    pub min_unavailable: Option<Duration>,
     /// Failed operations (error, timeout, refused) over the run.
     pub max_failed_ops: Option<u64>,
+    /// At least this many failed operations over the run (the traffic met the fault).
+    pub min_failed_ops: Option<u64>,
     /// Timed-out operations over the run.
     pub max_timeouts: Option<u64>,
     /// Lost values over the run.
@@ -302,8 +777,147 @@ impl fmt::Display for Violation {
 
 /// The bounds `report` does not keep (empty when it keeps them all).
 pub fn check(report: &Report, bounds: &Bounds) -> Vec<Violation> {
-    let _ = (report, bounds);
-    todo!()
+    let mut violations = Vec::new();
+    let mut violation = |bound: &str, node: Option<&str>, message: String| {
+        violations.push(Violation { bound: bound.to_string(), node: node.map(str::to_string), message });
+    };
+    if let Some(max) = bounds.max_unavailable {
+        for n in &report.nodes {
+            if n.unavailable_ms > max.as_secs_f64() * 1000.0 {
+                violation(
+                    "max_unavailable",
+                    Some(&n.node),
+                    format!(
+                        "max_unavailable: node {} was unavailable {:.2} s ({} windows, {} failed operations), \
+                         above the bound {:.2} s",
+                        n.node,
+                        n.unavailable_ms / 1000.0,
+                        n.unavailable.len(),
+                        n.failed,
+                        max.as_secs_f64()
+                    ),
+                );
+            }
+        }
+    }
+    if let Some(min) = bounds.min_unavailable {
+        let longest = report.nodes.iter().max_by(|a, b| a.unavailable_ms.total_cmp(&b.unavailable_ms));
+        let longest_ms = longest.map_or(0.0, |n| n.unavailable_ms);
+        if longest_ms < min.as_secs_f64() * 1000.0 {
+            violation(
+                "min_unavailable",
+                longest.map(|n| n.node.as_str()),
+                format!(
+                    "min_unavailable: the longest unavailable total was {:.2} s (node {}), below the bound {:.2} s",
+                    longest_ms / 1000.0,
+                    longest.map_or("none", |n| n.node.as_str()),
+                    min.as_secs_f64()
+                ),
+            );
+        }
+    }
+    if let Some(min) = bounds.min_failed_ops.filter(|min| report.failed < *min) {
+        violation(
+            "min_failed_ops",
+            None,
+            format!("min_failed_ops: {} failed operations of {}, below the bound {min}", report.failed, report.ops),
+        );
+    }
+    let mut total = |bound: &str, figure: u64, max: Option<u64>, what: &str| {
+        if let Some(max) = max.filter(|max| figure > *max) {
+            let per_node: Vec<String> = match bound {
+                "max_failed_ops" => {
+                    report.nodes.iter().filter(|n| n.failed > 0).map(|n| format!("{} {}", n.node, n.failed)).collect()
+                }
+                "max_timeouts" => report
+                    .nodes
+                    .iter()
+                    .filter(|n| n.timeouts > 0)
+                    .map(|n| format!("{} {}", n.node, n.timeouts))
+                    .collect(),
+                _ => report
+                    .nodes
+                    .iter()
+                    .filter(|n| n.lost_values > 0)
+                    .map(|n| format!("{} {}", n.node, n.lost_values))
+                    .collect(),
+            };
+            violation(
+                bound,
+                None,
+                format!("{bound}: {figure} {what}, above the bound {max} (per node: {})", per_node.join(", ")),
+            );
+        }
+    };
+    total("max_failed_ops", report.failed, bounds.max_failed_ops, "failed operations");
+    total("max_timeouts", report.timeouts, bounds.max_timeouts, "timed-out operations");
+    total("max_lost_values", report.lost_values, bounds.max_lost_values, "lost values");
+    if let Some(max) = bounds.max_lost_values_on_unfaulted_nodes {
+        for n in report.nodes.iter().filter(|n| !n.faulted && n.lost_values > max) {
+            violation(
+                "max_lost_values_on_unfaulted_nodes",
+                Some(&n.node),
+                format!(
+                    "max_lost_values_on_unfaulted_nodes: node {}, never faulted, lost {} values, above the bound {max}",
+                    n.node, n.lost_values
+                ),
+            );
+        }
+    }
+    if let Some(max) = bounds.max_ring_lag {
+        for lag in &report.ring_lags {
+            match lag.lag_ms {
+                Some(ms) if ms <= max.as_secs_f64() * 1000.0 => {}
+                Some(ms) => violation(
+                    "max_ring_lag",
+                    Some(&lag.node),
+                    format!(
+                        "max_ring_lag: the ring changed for node {} {:.0} ms after {:?}, above the bound {} ms",
+                        lag.node,
+                        ms,
+                        lag.marker,
+                        max.as_millis()
+                    ),
+                ),
+                None => violation(
+                    "max_ring_lag",
+                    Some(&lag.node),
+                    format!("max_ring_lag: the ring never changed for node {} after {:?}", lag.node, lag.marker),
+                ),
+            }
+        }
+    }
+    if let Some(max) = bounds.max_keys_affected_share {
+        if report.keys_affected_share > max {
+            violation(
+                "max_keys_affected_share",
+                None,
+                format!(
+                    "max_keys_affected_share: {} of {} keys affected ({:.1} %), above the bound {:.1} %",
+                    report.keys_affected,
+                    report.keys,
+                    100.0 * report.keys_affected_share,
+                    100.0 * max
+                ),
+            );
+        }
+    }
+    if let Some(min) = bounds.min_availability {
+        if report.availability() < min {
+            violation(
+                "min_availability",
+                None,
+                format!(
+                    "min_availability: {:.3} % of {} operations succeeded ({} failed), below the bound {:.3} %",
+                    100.0 * report.availability(),
+                    report.ops,
+                    report.failed,
+                    100.0 * min
+                ),
+            );
+        }
+    }
+    violations
 }
 
 /// Optional durations as `"12s"`, `"250ms"` (or integer milliseconds).
