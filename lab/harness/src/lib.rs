@@ -7,7 +7,8 @@
 //!   `build_times` (how long the images and binaries took here last)
 //! - `lab`: typed hosts, the topology, run ids and ownership, the address guard, lifecycle
 //! - `arcus_build`: our recipe that builds a user's arcus-memcached checkout into a prefix
-//! - `probe`: read-only looks (ZooKeeper modes, tree and sessions; node processes and replies)
+//! - `probe`: read-only looks (ZooKeeper modes, tree and sessions; node processes and replies), and
+//!   the client view on the lab (`probe::client`: crate `arcus-client`'s view and load)
 //! - `keys`: a scenario step's keys, typed, with their places in the file (for declarations)
 //! - `fault`: the fault verbs, one file each
 //! - `cloud`: the runbook's steps, setup levels, named ready conditions

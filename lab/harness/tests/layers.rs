@@ -1,7 +1,8 @@
 //! The harness's layers, checked as rust-analyzer's tidy tests check their rules: each module of
 //! `src/` may refer (`crate::<module>`) only to modules of a lower layer, so that no import goes
 //! back up and no cycle can form. The table here is the one the README's architecture section
-//! draws; a new module must be placed in it.
+//! draws; a new module must be placed in it. The client view (crate `arcus-client`) sits with the
+//! probes: only `probe` (layer 3) and the layers built on it (higher numbers) may name it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -28,16 +29,21 @@ const LAYERS: &[(&str, u8)] = &[
     ("scenario", 7),
 ];
 
+/// The lowest layer that may use the client view crate: the probes' (`probe::client` runs it on a
+/// lab; the scenario runner reports and bounds it).
+const CLIENT_VIEW_LAYER: u8 = 3;
+
 fn layer(module: &str) -> u8 {
     LAYERS.iter().find(|(m, _)| *m == module).map(|(_, l)| *l).unwrap_or_else(|| {
         panic!("module `{module}` has no layer: add it to LAYERS here and to the README's architecture section")
     })
 }
 
-/// `module → the modules it refers to`, from every `crate::<name>` in its files.
-fn imports() -> BTreeMap<String, BTreeSet<String>> {
+/// Each module of `src/` (its first path segment) with its files' code, comments left out (a doc
+/// comment may name an upper layer).
+fn sources() -> Vec<(String, String)> {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut out = Vec::new();
     let mut files = vec![src.clone()];
     while let Some(path) = files.pop() {
         if path.is_dir() {
@@ -49,14 +55,32 @@ fn imports() -> BTreeMap<String, BTreeSet<String>> {
         }
         let relative = path.strip_prefix(&src).unwrap();
         let first = relative.components().next().unwrap().as_os_str().to_string_lossy().into_owned();
-        let module = first.trim_end_matches(".rs").to_string();
-        // code only: a doc comment may name an upper layer
         let text: String = std::fs::read_to_string(&path)
             .unwrap()
             .lines()
             .filter(|l| !l.trim_start().starts_with("//"))
             .collect::<Vec<_>>()
             .join("\n");
+        out.push((first.trim_end_matches(".rs").to_string(), text));
+    }
+    out
+}
+
+#[test]
+fn only_the_probes_and_the_layers_after_them_use_the_client_view() {
+    let early: BTreeSet<String> = sources()
+        .into_iter()
+        .filter(|(module, text)| text.contains("arcus_client::") && layer(module) < CLIENT_VIEW_LAYER)
+        .map(|(module, _)| module)
+        .collect();
+    assert!(early.is_empty(), "modules below the probes' layer that use arcus_client: {early:?}");
+    assert_eq!(layer("probe"), CLIENT_VIEW_LAYER, "the client view sits with the probes");
+}
+
+/// `module → the modules it refers to`, from every `crate::<name>` in its files.
+fn imports() -> BTreeMap<String, BTreeSet<String>> {
+    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (module, text) in sources() {
         let used = graph.entry(module.clone()).or_default();
         for (at, _) in text.match_indices("crate::") {
             let before = text[..at].chars().last();
