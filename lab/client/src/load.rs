@@ -621,18 +621,15 @@ impl Connection {
     async fn run(mut self, mut from: mpsc::UnboundedReceiver<ToNode>) {
         loop {
             let connected = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(self.addr)).await;
-            match connected {
-                Ok(Ok(stream)) => {
-                    let _ = stream.set_nodelay(true);
-                    self.up.store(true, Ordering::Release);
-                    let end = self.session(stream, &mut from).await;
-                    self.up.store(false, Ordering::Release);
-                    self.fail_pending(Outcome::Error);
-                    if matches!(end, SessionEnd::Done) {
-                        return;
-                    }
+            if let Ok(Ok(stream)) = connected {
+                let _ = stream.set_nodelay(true);
+                self.up.store(true, Ordering::Release);
+                let end = self.session(stream, &mut from).await;
+                self.up.store(false, Ordering::Release);
+                self.fail_pending(Outcome::Error);
+                if matches!(end, SessionEnd::Done) {
+                    return;
                 }
-                Ok(Err(_)) | Err(_) => {}
             }
             // Down: what still arrives is refused until the next attempt.
             let retry = tokio::time::sleep(self.shared.spec.reconnect_after);

@@ -34,7 +34,8 @@ struct Line {
 pub fn render(report: &Report) -> String {
     let lines = lines(report);
     let start = lines.iter().map(|l| l.at_ms).fold(0.0, f64::min);
-    let end = lines.iter().map(|l| l.at_ms).fold(report.duration_ms, f64::max).max(start + 1.0);
+    let series_end = report.series.buckets.len() as f64 * report.series.bucket_ms;
+    let end = lines.iter().map(|l| l.at_ms).fold(report.duration_ms.max(series_end), f64::max).max(start + 1.0);
     let x = |ms: f64| LABEL_W + (ms - start) / (end - start) * PLOT_W;
     let lanes_top = LABELS_H + CHART_H + 20.0;
     let height = lanes_top + LANE_H * report.series.nodes.len() as f64 + AXIS_H;
@@ -252,9 +253,10 @@ fn axis(svg: &mut String, start: f64, end: f64, y: f64, x: &impl Fn(f64) -> f64)
         let tx = x(t * 1000.0);
         let _ = write!(
             svg,
-            r##"<line x1="{tx:.1}" y1="{y}" x2="{tx:.1}" y2="{}" stroke="#999"/><text x="{tx:.1}" y="{}" text-anchor="middle">{t} s</text>"##,
+            r##"<line x1="{tx:.1}" y1="{y}" x2="{tx:.1}" y2="{}" stroke="#999"/><text x="{tx:.1}" y="{}" text-anchor="middle">{label} s</text>"##,
             y + 4.0,
-            y + 16.0
+            y + 16.0,
+            label = if t == 0.0 { 0.0 } else { t },
         );
         t += step;
     }
@@ -272,15 +274,16 @@ fn markers(svg: &mut String, lines: &[Line], bottom: f64, x: &impl Fn(f64) -> f6
         let ty = 12.0 + row as f64 * 12.0;
         let stroke = color(line.kind);
         let dash = if line.kind == "ring-update" { r#" stroke-dasharray="4 3""# } else { "" };
+        // Labels near the right edge run leftwards from their line.
+        let (tx, anchor) = if lx > LABEL_W + PLOT_W - 220.0 { (lx - 3.0, "end") } else { (lx + 3.0, "start") };
         let _ = write!(
             svg,
-            r#"<g class="marker" data-kind="{kind}" data-t-ms="{at:.1}"><title>{label} at {secs:.3} s{detail}</title><line x1="{lx:.1}" y1="{ty}" x2="{lx:.1}" y2="{bottom}" stroke="{stroke}" stroke-width="1.5"{dash}/><text x="{tx:.1}" y="{ty}" fill="{stroke}">{label}</text></g>"#,
+            r#"<g class="marker" data-kind="{kind}" data-t-ms="{at:.1}"><title>{label} at {secs:.3} s{detail}</title><line x1="{lx:.1}" y1="{ty}" x2="{lx:.1}" y2="{bottom}" stroke="{stroke}" stroke-width="1.5"{dash}/><text x="{tx:.1}" y="{ty}" fill="{stroke}" text-anchor="{anchor}">{label}</text></g>"#,
             kind = line.kind,
             at = line.at_ms,
             label = escape(&line.label),
             secs = line.at_ms / 1000.0,
             detail = if line.detail.is_empty() { String::new() } else { format!(" ({})", escape(&line.detail)) },
-            tx = lx + 3.0,
         );
     }
 }
