@@ -152,13 +152,14 @@ async fn a_killed_node_fails_its_keys_until_its_znode_goes_and_the_records_say_s
 
     assert!(totals.ops > 2000 * 5, "{totals:?}");
     assert!(totals.refused > 0 && totals.stored > 0 && totals.hits > 0, "{totals:?}");
-    assert_eq!(totals.behind, 0, "{totals:?}");
-    assert_eq!(events.len(), 2, "{events:?}");
-    assert_eq!((events[1].removed.clone(), events[1].added.len()), (vec![b.clone()], 0), "{events:?}");
+    // The nodes may have joined after the view's first read: the removal is the one change after.
+    let removal = events.last().expect("ring events");
+    assert_eq!((removal.removed.clone(), removal.added.len()), (vec![b.clone()], 0), "{events:?}");
+    assert_eq!(events.iter().filter(|e| !e.removed.is_empty()).count(), 1, "{events:?}");
 
     let records: Vec<_> = read_records(&records_path).unwrap().collect::<Result<_, _>>().unwrap();
     assert_eq!(records.len() as u64, totals.ops);
-    let removal_ms = events[1].at.ms_since(&totals.started);
+    let removal_ms = removal.at.ms_since(&totals.started);
     let kill_ms = markers[0].at.ms_since(&totals.started);
     // A's operations all succeeded; B's failed from the kill until its removal, then none went to B.
     fn on<'a>(records: &'a [arcus_client::Record], node: &'a str) -> impl Iterator<Item = &'a arcus_client::Record> {
@@ -193,8 +194,9 @@ async fn a_killed_node_fails_its_keys_until_its_znode_goes_and_the_records_say_s
     let lag = report.ring_lags.iter().find(|l| l.node == b).and_then(|l| l.lag_ms).expect("a lag for B");
     assert!(lag.abs() < 1000.0, "ring lag {lag} ms");
     assert_eq!(report.phases.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["before", "during"]);
-    assert_eq!(report.phases[0].failed, 0, "{:?}", report.phases[0]);
-    assert!(report.phases[1].availability < 1.0, "{:?}", report.phases[1]);
+    // Before the kill only operations in flight at the moment of the kill fail (checked above).
+    assert!(report.phases[0].availability > 0.99, "{:?}", report.phases[0]);
+    assert!(report.phases[1].availability < 0.9, "{:?}", report.phases[1]);
 
     // The contract's figures hold; a bound of no failure at all names B.
     let bounds = Bounds {
@@ -216,4 +218,72 @@ async fn a_killed_node_fails_its_keys_until_its_znode_goes_and_the_records_say_s
     assert_eq!(page.matches(r#"class="marker""#).count(), report.markers.len() + report.ring_changes.len());
     assert!(page.contains(&format!(r#"data-node="{b}" data-faulted="true""#)));
     assert!(report.markdown().contains(&format!("| {b} | yes |")), "{}", report.markdown());
+}
+
+fn signal(node: &Node, signal: &str) {
+    let status = Command::new("kill").args([signal, &node.0.id().to_string()]).status().expect("run kill");
+    assert!(status.success(), "kill {signal} {}", node.0.id());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frozen_node_times_out_keeps_its_keys_and_serves_again() {
+    let binary = node_binary();
+    let zk = StandaloneZk::start(RUN).await.expect("start the ZooKeeper container");
+    let admin = zk::Client::connector().with_session_timeout(NODE_SESSION).connect(&zk.addr()).await.unwrap();
+    for p in ["/arcus", "/arcus/cache_list", "/arcus/client_list", "/arcus/cache_server_mapping"] {
+        admin.create(p, b"", &persistent()).await.unwrap();
+    }
+    let (port_a, port_b) = (free_port(), free_port());
+    let (a, b) = (format!("127.0.0.1:{port_a}"), format!("127.0.0.1:{port_b}"));
+    register(&admin, &[a.clone(), b.clone()]).await;
+    let node_a = spawn_node(&binary, port_a, &zk.addr());
+    let _node_b = spawn_node(&binary, port_b, &zk.addr());
+    let guard = Guard::networks(vec![zk.ip().into()]);
+    let view = View::connect(ViewConfig::new(zk.addr(), SVC, guard)).await.expect("the view connects");
+    view.wait_for_nodes(2, Duration::from_secs(15)).await.expect("both nodes on the ring");
+
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("client-frozen-test");
+    std::fs::create_dir_all(&dir).unwrap();
+    let records_path = dir.join("client.jsonl");
+    let timeout = Duration::from_millis(200);
+    let spec = LoadSpec { rate: 1000, keys: 200, timeout, ..LoadSpec::default() };
+    let load = Load::start(&view, spec, std::fs::File::create(&records_path).unwrap()).expect("the load starts");
+
+    // Frozen for 2 s, well within its 10 s session: its znode stays, so do its keys.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    signal(&node_a, "-STOP");
+    let mut markers = vec![FaultMarker::now(format!("SIGSTOP {a}"), MarkerKind::Fault, vec![a.clone()])];
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    signal(&node_a, "-CONT");
+    markers.push(FaultMarker::now(format!("SIGCONT {a}"), MarkerKind::Heal, vec![a.clone()]));
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Stopping with a frozen node ends within the operations' timeout, not at the node's pleasure.
+    signal(&node_a, "-STOP");
+    let stopping = Instant::now();
+    let totals = load.stop().await.expect("the load stops");
+    let took = stopping.elapsed();
+    signal(&node_a, "-CONT");
+    assert!(took < timeout + Duration::from_secs(1), "stop took {took:?} with a frozen node");
+    let events = view.close().await;
+    assert!(events.iter().all(|e| e.removed.is_empty()), "no node left the ring: {events:?}");
+    assert!(totals.timeouts > 0, "{totals:?}");
+
+    let records = read_records(&records_path).unwrap();
+    let report = Report::compute(records, &events, &markers, totals.started).unwrap();
+    std::fs::write(dir.join("client.json"), serde_json::to_string_pretty(&report).unwrap()).unwrap();
+    std::fs::write(dir.join("timeline.html"), timeline::render(&report)).unwrap();
+    let node = |n: &str| report.nodes.iter().find(|r| r.node == n).unwrap();
+    let (ra, rb) = (node(&a), node(&b));
+    assert_eq!((rb.failed, rb.lost_values), (0, 0), "{rb:?}");
+    assert!(ra.timeouts > 0 && ra.keys_moved_away == 0, "{ra:?}");
+    assert_eq!(ra.lost_values, 0, "a frozen node keeps its values: {ra:?}");
+    let first = &ra.unavailable[0];
+    assert_eq!(first.ended_by, WindowEnd::Success, "{ra:?}");
+    let (fault_ms, heal_ms) = (report.markers[0].at_ms, report.markers[1].at_ms);
+    assert!(first.from_ms > fault_ms - 250.0 && first.from_ms < fault_ms + 50.0, "{first:?} fault at {fault_ms}");
+    assert!(first.to_ms > heal_ms - 250.0 && first.to_ms < heal_ms + 1500.0, "{first:?} heal at {heal_ms}");
+    let phases: Vec<&str> = report.phases.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(phases, ["before", "during", "after"]);
+    assert_eq!(report.phases[0].failed, 0, "{:?}", report.phases[0]);
+    assert!(report.phases[1].p99_us >= timeout.as_micros() as u64, "{:?}", report.phases[1]);
 }
