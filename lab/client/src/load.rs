@@ -108,7 +108,9 @@ impl Outcome {
 pub enum ReadCheck {
     /// The last stored value, or a newer one in flight.
     Current,
-    /// A miss or an older value from the node the key was last stored on: that node lost it.
+    /// A miss or an older value from the node the key was last stored on: that node lost it. This
+    /// includes an acknowledged value overwritten later by an older set that had timed out (a frozen
+    /// node applies what waited in its socket when it resumes): the client lost it all the same.
     Lost,
     /// A miss from a node other than the one the key was last stored on (the key moved).
     Moved,

@@ -126,8 +126,12 @@ fn lines(report: &Report) -> Vec<Line> {
     for (i, change) in report.ring_changes.iter().enumerate() {
         let mut what: Vec<String> = change.removed.iter().map(|n| format!("−{n}")).collect();
         what.extend(change.added.iter().map(|n| format!("+{n}")));
-        let label =
-            if i == 0 { format!("ring: {} nodes", change.nodes.len()) } else { format!("ring {}", what.join(" ")) };
+        let count = change.nodes.len();
+        let label = if i == 0 {
+            format!("ring: {count} node{}", if count == 1 { "" } else { "s" })
+        } else {
+            format!("ring {}", what.join(" "))
+        };
         lines.push(Line { kind: "ring-update", at_ms: change.at_ms, label, detail: change.nodes.join(", ") });
     }
     lines.sort_by(|a, b| a.at_ms.total_cmp(&b.at_ms));
@@ -154,6 +158,9 @@ fn chart(svg: &mut String, report: &Report, x: &impl Fn(f64) -> f64) {
         .map(|b| {
             let ok: u32 = b.per_node.iter().map(|c| c[0]).sum();
             let failed: u32 = b.per_node.iter().map(|c| c[1] + c[2]).sum::<u32>() + b.unrouted;
+            // The last bucket may be cut short by the end of the run: its rate is over what it covers.
+            let covered = (report.duration_ms - b.t_ms).clamp(1.0, series.bucket_ms);
+            let per_sec = per_sec * series.bucket_ms / covered;
             (b.t_ms, (ok + failed) as f64 * per_sec, failed as f64 * per_sec)
         })
         .collect();
@@ -326,4 +333,46 @@ fn escape(text: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{FaultMarker, Record};
+    use crate::{Moment, Op, Outcome};
+
+    #[test]
+    fn a_lane_per_node_a_marker_per_marker_and_ring_change_and_no_script() {
+        let origin = Moment::now();
+        let record = |t_ms: f64, node: &str, outcome: Outcome| Record {
+            t_ms,
+            wall_ms: 0,
+            key: "k".to_string(),
+            node: Some(node.to_string()),
+            op: Op::Get,
+            outcome,
+            latency_us: 100,
+            check: None,
+        };
+        let records = [
+            record(0.0, "10.0.0.1:11211", Outcome::Hit),
+            record(300.0, "10.0.0.2:11211", Outcome::Timeout),
+            record(600.0, "10.0.0.2:11211", Outcome::Refused),
+        ];
+        let markers = [
+            FaultMarker::at(origin, "kill <b> & \"c\"", MarkerKind::Fault, vec!["10.0.0.2:11211".to_string()]),
+            FaultMarker::at(origin, "heal", MarkerKind::Heal, vec![]),
+        ];
+        let report = Report::compute(records.into_iter().map(Ok), &[], &markers, origin).unwrap();
+        let page = render(&report);
+        assert_eq!(page.matches(r#"<g class="lane""#).count(), 2);
+        assert_eq!(page.matches(r#"<g class="marker" data-kind="fault""#).count(), 1);
+        assert_eq!(page.matches(r#"<g class="marker" data-kind="heal""#).count(), 1);
+        assert!(page.contains("kill &lt;b&gt; &amp; &quot;c&quot;"));
+        assert!(!page.contains("<b>"));
+        // self-contained: nothing to run, nothing to fetch
+        assert!(!page.contains("<script") && !page.contains("src=") && !page.contains("href="));
+        // a timed-out cell and a failed cell on the second lane
+        assert!(page.contains(r##"fill="#ff9f1c""##) && page.contains(r##"fill="#d62728" fill-opacity"##));
+    }
 }
