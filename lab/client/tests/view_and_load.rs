@@ -96,6 +96,22 @@ async fn a_killed_node_fails_its_keys_until_its_znode_goes_and_the_records_say_s
     assert!(outside.to_string().contains(&zk.ip().to_string()), "{outside}");
     assert!(matches!(outside, ClientError::OutsideGuard { .. }), "{outside}");
 
+    // A service under /arcus_repl is found there first (its entry and its list are read there);
+    // a child name without a host name is all address.
+    for p in ["/arcus_repl", "/arcus_repl/cache_list", "/arcus_repl/client_list"] {
+        admin.create(p, b"", &persistent()).await.unwrap();
+    }
+    admin.create(&format!("/arcus_repl/cache_list/{SVC}"), b"{}", &persistent()).await.unwrap();
+    admin.create(&format!("/arcus_repl/cache_list/{SVC}/10.9.9.9:11211"), b"", &persistent()).await.unwrap();
+    admin.create(&format!("/arcus_repl/client_list/{SVC}"), b"", &persistent()).await.unwrap();
+    let repl = View::connect(ViewConfig::new(zk.addr(), SVC, guard.clone())).await.expect("the repl view connects");
+    assert_eq!(repl.ring().nodes().iter().map(|n| n.to_string()).collect::<Vec<_>>(), ["10.9.9.9:11211"]);
+    assert!(repl.client_znode().starts_with(&format!("/arcus_repl/client_list/{SVC}/")), "{}", repl.client_znode());
+    repl.close().await;
+    for p in [format!("/arcus_repl/cache_list/{SVC}/10.9.9.9:11211"), format!("/arcus_repl/cache_list/{SVC}")] {
+        admin.delete(&p, None).await.unwrap();
+    }
+
     let (port_a, port_b) = (free_port(), free_port());
     let (a, b) = (format!("127.0.0.1:{port_a}"), format!("127.0.0.1:{port_b}"));
     register(&admin, &[a.clone(), b.clone()]).await;
