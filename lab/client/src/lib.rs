@@ -7,6 +7,18 @@
 //! latency per phase; a markdown section; bounds), `timeline` (`timeline.html`, one self-contained
 //! page), `guard` (the addresses the view and the load may connect to).
 //!
+//! One line of `client.jsonl` is one operation ([`Record`]):
+//!
+//! ```text
+//! {"t_ms":3334.279,"wall_ms":1796411633315,"key":"lab:585","node":"10.213.1.12:11211","op":"get","outcome":"hit","latency_us":663,"check":"current"}
+//! ```
+//!
+//! `t_ms` is the issue time since the load started, `outcome` one of hit, miss, stored, error,
+//! timeout, refused; `check` (gets of keys stored before) says whether the reply had the key's last
+//! acknowledged value (`current`), or not from the node that stored it (`lost`), or a miss / an
+//! older value after the key moved to another node (`moved` / `stale`); `node` is null when the
+//! ring was empty.
+//!
 //! The call sequence of a scenario run:
 //!
 //! ```no_run

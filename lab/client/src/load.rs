@@ -108,7 +108,9 @@ impl Outcome {
 pub enum ReadCheck {
     /// The last stored value, or a newer one in flight.
     Current,
-    /// A miss or an older value from the node the key was last stored on: that node lost it.
+    /// A miss or an older value from the node the key was last stored on: that node lost it. This
+    /// includes an acknowledged value overwritten later by an older set that had timed out (a frozen
+    /// node applies what waited in its socket when it resumes): the client lost it all the same.
     Lost,
     /// A miss from a node other than the one the key was last stored on (the key moved).
     Moved,
@@ -364,7 +366,8 @@ enum ToNode {
 
 /// The generator's side of one node's connection.
 struct NodeLink {
-    /// Connected: requests go to the node; not connected: they are refused at once.
+    /// Connected (or connecting for the first time): requests go to the node; else they are
+    /// refused at once.
     up: Arc<AtomicBool>,
     to: Option<mpsc::UnboundedSender<ToNode>>,
     queued: Vec<Request>,
@@ -551,7 +554,9 @@ impl Generator {
 
     /// A link to `node`, its connection task started unless the guard refuses the address.
     fn connect(&mut self, node: Arc<str>, id: u16) -> NodeLink {
-        let up = Arc::new(AtomicBool::new(false));
+        // Requests queue for the first connection attempt (as a client library's do while it
+        // connects to a new node); after a failure they are refused until a connection is up.
+        let up = Arc::new(AtomicBool::new(true));
         let checked = node
             .parse::<SocketAddr>()
             .map_err(|e| format!("{node}: not ip:port ({e})"))
@@ -559,6 +564,7 @@ impl Generator {
         let addr = match checked {
             Ok(addr) => addr,
             Err(refused) => {
+                up.store(false, Ordering::Release);
                 self.guard_refused.push(refused);
                 return NodeLink { up, to: None, queued: Vec::new() };
             }
@@ -573,6 +579,7 @@ impl Generator {
             pending: VecDeque::new(),
             write: Vec::with_capacity(64 * 1024),
             read: Vec::with_capacity(64 * 1024),
+            draining: false,
         };
         self.tasks.push(tokio::spawn(conn.run(from)));
         NodeLink { up, to: Some(to), queued: Vec::new() }
@@ -607,6 +614,8 @@ struct Connection {
     pending: VecDeque<Pending>,
     write: Vec<u8>,
     read: Vec<u8>,
+    /// The load stops: no new requests, end once the pending ones have their records.
+    draining: bool,
 }
 
 /// Why a connection's session ended.
@@ -621,19 +630,17 @@ impl Connection {
     async fn run(mut self, mut from: mpsc::UnboundedReceiver<ToNode>) {
         loop {
             let connected = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(self.addr)).await;
-            match connected {
-                Ok(Ok(stream)) => {
-                    let _ = stream.set_nodelay(true);
-                    self.up.store(true, Ordering::Release);
-                    let end = self.session(stream, &mut from).await;
-                    self.up.store(false, Ordering::Release);
-                    self.fail_pending(Outcome::Error);
-                    if matches!(end, SessionEnd::Done) {
-                        return;
-                    }
+            if let Ok(Ok(stream)) = connected {
+                let _ = stream.set_nodelay(true);
+                self.up.store(true, Ordering::Release);
+                let end = self.session(stream, &mut from).await;
+                self.up.store(false, Ordering::Release);
+                self.fail_pending(Outcome::Error);
+                if matches!(end, SessionEnd::Done) || self.draining {
+                    return;
                 }
-                Ok(Err(_)) | Err(_) => {}
             }
+            self.up.store(false, Ordering::Release);
             // Down: what still arrives is refused until the next attempt.
             let retry = tokio::time::sleep(self.shared.spec.reconnect_after);
             tokio::pin!(retry);
@@ -659,21 +666,21 @@ impl Connection {
         let (mut reader, mut writer) = stream.into_split();
         let mut sweep = tokio::time::interval(SWEEP);
         sweep.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        let mut draining = false;
         let mut consecutive_timeouts = 0u32;
         let mut written = 0usize;
         loop {
-            if draining && self.pending.is_empty() {
+            // Draining ends when every request has its record (timed-out ones wait for no reply).
+            if self.draining && self.pending.iter().all(|p| p.timed_out) {
                 return SessionEnd::Done;
             }
             tokio::select! {
-                message = from.recv(), if !draining => match message {
+                message = from.recv(), if !self.draining => match message {
                     Some(ToNode::Requests(requests)) => self.enqueue(requests),
                     Some(ToNode::Cancel) => {
                         self.fail_pending(Outcome::Error);
                         return SessionEnd::Done;
                     }
-                    Some(ToNode::Drain) | None => draining = true,
+                    Some(ToNode::Drain) | None => self.draining = true,
                 },
                 n = writer.write(&self.write[written..]), if written < self.write.len() => match n {
                     Ok(0) | Err(_) => return SessionEnd::Broken,

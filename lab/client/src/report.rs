@@ -424,7 +424,7 @@ impl Report {
                 }
                 row.unavailable.push(window);
             }
-            row.unavailable_ms = row.unavailable.iter().map(|w| w.to_ms - w.from_ms).sum();
+            row.unavailable_ms = row.unavailable.iter().map(|w| w.to_ms - w.from_ms).fold(0.0, |sum, ms| sum + ms);
             row.keys_moved_away = moved_away[n].len() as u64;
             row.keys_moved_back = moved_back[n].len() as u64;
         }
@@ -947,5 +947,203 @@ mod opt_duration {
                 .map(Some)
                 .map_err(|e| serde::de::Error::custom(format!("{text:?}: {e}"))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const A: &str = "10.0.0.1:11211";
+    const B: &str = "10.0.0.2:11211";
+
+    fn op(t_ms: f64, key: &str, node: &str, op: Op, outcome: Outcome, check: Option<ReadCheck>) -> Record {
+        Record {
+            t_ms,
+            wall_ms: 0,
+            key: key.to_string(),
+            node: Some(node.to_string()),
+            op,
+            outcome,
+            latency_us: if outcome == Outcome::Timeout { 500_000 } else { 100 + t_ms as u64 % 7 },
+            check,
+        }
+    }
+
+    fn at(origin: &Moment, ms: u64) -> Moment {
+        let d = Duration::from_millis(ms);
+        Moment { instant: origin.instant + d, wall: origin.wall + d }
+    }
+
+    fn ring_event(origin: &Moment, ms: u64, nodes: &[&str], added: &[&str], removed: &[&str]) -> RingEvent {
+        let strings = |list: &[&str]| list.iter().map(|s| s.to_string()).collect();
+        RingEvent {
+            at: at(origin, ms),
+            wall_ms: 0,
+            seen: at(origin, ms),
+            nodes: strings(nodes),
+            added: strings(added),
+            removed: strings(removed),
+        }
+    }
+
+    /// B fails from 1 s (killed), leaves the ring at 3 s, comes back at 5 s; k1 lives on B.
+    fn story() -> Report {
+        use Op::*;
+        use Outcome::*;
+        let origin = Moment::now();
+        let mut records = vec![
+            op(0.0, "k1", B, Set, Stored, None),
+            op(10.0, "k0", A, Set, Stored, None),
+            op(500.0, "k1", B, Get, Hit, Some(ReadCheck::Current)),
+            op(1000.0, "k1", B, Get, Error, None),
+            op(1500.0, "k1", B, Set, Timeout, None),
+            op(2000.0, "k1", B, Get, Refused, None),
+            // after the removal k1 is on A, which never had it
+            op(3100.0, "k1", A, Get, Miss, Some(ReadCheck::Moved)),
+            op(3200.0, "k1", A, Set, Stored, None),
+            // A loses k0 (never faulted)
+            op(3300.0, "k0", A, Get, Miss, Some(ReadCheck::Lost)),
+            // B is back at 5 s: k1 returns to an empty B
+            op(5100.0, "k1", B, Get, Miss, Some(ReadCheck::Moved)),
+            op(5200.0, "k1", B, Get, Miss, Some(ReadCheck::Moved)),
+            op(5300.0, "k1", B, Set, Stored, None),
+            op(5400.0, "k1", B, Get, Miss, Some(ReadCheck::Lost)),
+        ];
+        records.reverse(); // any order
+        let events = [
+            ring_event(&origin, 0, &[A, B], &[A, B], &[]),
+            ring_event(&origin, 3000, &[A], &[], &[B]),
+            ring_event(&origin, 5000, &[A, B], &[B], &[]),
+        ];
+        let markers = [
+            FaultMarker::at(at(&origin, 1000), "kill B", MarkerKind::Fault, vec![B.to_string()]),
+            FaultMarker::at(at(&origin, 2990), "B's znode gone", MarkerKind::ZnodeRemoved, vec![B.to_string()]),
+            FaultMarker::at(at(&origin, 4000), "restart B", MarkerKind::Heal, vec![B.to_string()]),
+            FaultMarker::at(at(&origin, 4990), "B's znode back", MarkerKind::ZnodeAdded, vec![B.to_string()]),
+        ];
+        Report::compute(records.into_iter().map(Ok), &events, &markers, origin).unwrap()
+    }
+
+    #[test]
+    fn windows_moves_losses_and_lags() {
+        let report = story();
+        assert_eq!((report.ops, report.failed, report.timeouts, report.keys), (13, 3, 1, 2));
+        let b = report.nodes.iter().find(|n| n.node == B).unwrap();
+        assert!(b.faulted);
+        assert_eq!((b.ops, b.failed, b.errors, b.timeouts, b.refused), (9, 3, 1, 1, 1));
+        assert_eq!(
+            b.unavailable,
+            [Window { from_ms: 1000.0, to_ms: 3000.0, ended_by: WindowEnd::Removed, failed_ops: 3 }]
+        );
+        assert_eq!(b.unavailable_ms, 2000.0);
+        assert_eq!((b.keys_moved_away, b.keys_moved_back, b.misses_after_return), (1, 1, 2));
+        assert_eq!((b.lost_values, b.stale_values), (1, 0));
+        let a = report.nodes.iter().find(|n| n.node == A).unwrap();
+        assert!(!a.faulted);
+        assert_eq!((a.failed, a.unavailable_ms, a.keys_moved_away, a.lost_values), (0, 0.0, 1, 1));
+        assert_eq!((report.lost_values, report.lost_values_on_unfaulted_nodes), (2, 1));
+        assert_eq!((report.keys_affected, report.keys_affected_share), (2, 1.0));
+        let lags: Vec<(MarkerKind, Option<f64>)> = report.ring_lags.iter().map(|l| (l.kind, l.lag_ms)).collect();
+        assert_eq!(lags.len(), 2);
+        assert_eq!(lags[0].0, MarkerKind::ZnodeRemoved);
+        assert!((lags[0].1.unwrap() - 10.0).abs() < 0.01, "{lags:?}");
+        assert!((lags[1].1.unwrap() - 10.0).abs() < 0.01, "{lags:?}");
+    }
+
+    #[test]
+    fn phases_split_at_the_first_fault_and_the_last_heal() {
+        let report = story();
+        let phases: Vec<(&str, u64, u64)> = report.phases.iter().map(|p| (p.name.as_str(), p.ops, p.failed)).collect();
+        assert_eq!(phases, [("before", 3, 0), ("during", 6, 3), ("after", 4, 0)]);
+        assert_eq!(report.phases[1].max_us, 500_000);
+        // latencies 101, 103, 105, 106, 106, 500000: the nearest rank of 50 % is the 3rd
+        assert_eq!(report.phases[1].p50_us, 105);
+        assert_eq!(report.phases[0].availability, 1.0);
+        assert_eq!(report.phases[1].availability, 0.5);
+    }
+
+    #[test]
+    fn a_window_that_never_ends_runs_to_the_end() {
+        let origin = Moment::now();
+        let records = [
+            op(0.0, "k", A, Op::Get, Outcome::Miss, None),
+            op(100.0, "k", A, Op::Get, Outcome::Timeout, None),
+            op(200.0, "k", A, Op::Get, Outcome::Refused, None),
+        ];
+        let report = Report::compute(records.into_iter().map(Ok), &[], &[], origin).unwrap();
+        let a = &report.nodes[0];
+        assert_eq!(a.unavailable.len(), 1);
+        assert_eq!((a.unavailable[0].from_ms, a.unavailable[0].ended_by), (100.0, WindowEnd::End));
+        // the timed-out operation ended 500 ms after it was issued
+        assert_eq!(report.duration_ms, 600.0);
+        assert_eq!(a.unavailable[0].to_ms, 600.0);
+        assert_eq!(report.phases.len(), 1);
+    }
+
+    #[test]
+    fn bounds_name_the_bound_the_node_and_the_figures() {
+        let report = story();
+        assert_eq!(check(&report, &Bounds::default()), []);
+        let bounds = Bounds {
+            max_unavailable: Some(Duration::from_millis(1500)),
+            min_unavailable: Some(Duration::from_secs(1)),
+            max_failed_ops: Some(3),
+            min_failed_ops: Some(1),
+            max_timeouts: Some(0),
+            max_lost_values: Some(2),
+            max_lost_values_on_unfaulted_nodes: Some(0),
+            max_ring_lag: Some(Duration::from_millis(5)),
+            max_keys_affected_share: Some(0.5),
+            min_availability: Some(0.9),
+        };
+        let violations = check(&report, &bounds);
+        let named: Vec<(&str, Option<&str>)> =
+            violations.iter().map(|v| (v.bound.as_str(), v.node.as_deref())).collect();
+        assert_eq!(
+            named,
+            [
+                ("max_unavailable", Some(B)),
+                ("max_timeouts", None),
+                ("max_lost_values_on_unfaulted_nodes", Some(A)),
+                ("max_ring_lag", Some(B)),
+                ("max_ring_lag", Some(B)),
+                ("max_keys_affected_share", None),
+                ("min_availability", None),
+            ]
+        );
+        assert_eq!(
+            violations[0].message,
+            format!("max_unavailable: node {B} was unavailable 2.00 s (1 windows, 3 failed operations), above the bound 1.50 s")
+        );
+        let low = check(
+            &report,
+            &Bounds { min_failed_ops: Some(4), min_unavailable: Some(Duration::from_secs(3)), ..Bounds::default() },
+        );
+        assert_eq!(low.iter().map(|v| v.bound.as_str()).collect::<Vec<_>>(), ["min_unavailable", "min_failed_ops"]);
+    }
+
+    #[test]
+    fn bounds_read_durations_as_text_or_milliseconds() {
+        let bounds: Bounds =
+            serde_json::from_str(r#"{"max_unavailable": "12s", "max_ring_lag": 250, "max_failed_ops": 0}"#).unwrap();
+        assert_eq!(bounds.max_unavailable, Some(Duration::from_secs(12)));
+        assert_eq!(bounds.max_ring_lag, Some(Duration::from_millis(250)));
+        assert_eq!(bounds.max_failed_ops, Some(0));
+        assert!(serde_json::from_str::<Bounds>(r#"{"max_unavailabel": "12s"}"#).is_err());
+        assert!(serde_json::from_str::<Bounds>(r#"{"max_unavailable": "twelve"}"#).is_err());
+    }
+
+    #[test]
+    fn records_round_trip_through_a_line() {
+        let line = r#"{"t_ms":1.588,"wall_ms":1796411312580,"key":"lab:285","node":"127.0.0.1:44465","op":"get","outcome":"miss","latency_us":705,"check":"moved"}"#;
+        let record: Record = serde_json::from_str(line).unwrap();
+        assert_eq!(record.check, Some(ReadCheck::Moved));
+        assert_eq!(serde_json::to_string(&record).unwrap(), line);
+        let unrouted: Record = serde_json::from_str(
+            r#"{"t_ms":0.0,"wall_ms":1,"key":"k","node":null,"op":"set","outcome":"refused","latency_us":0}"#,
+        )
+        .unwrap();
+        assert_eq!((unrouted.node, unrouted.check), (None, None));
     }
 }

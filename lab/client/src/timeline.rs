@@ -34,7 +34,8 @@ struct Line {
 pub fn render(report: &Report) -> String {
     let lines = lines(report);
     let start = lines.iter().map(|l| l.at_ms).fold(0.0, f64::min);
-    let end = lines.iter().map(|l| l.at_ms).fold(report.duration_ms, f64::max).max(start + 1.0);
+    let series_end = report.series.buckets.len() as f64 * report.series.bucket_ms;
+    let end = lines.iter().map(|l| l.at_ms).fold(report.duration_ms.max(series_end), f64::max).max(start + 1.0);
     let x = |ms: f64| LABEL_W + (ms - start) / (end - start) * PLOT_W;
     let lanes_top = LABELS_H + CHART_H + 20.0;
     let height = lanes_top + LANE_H * report.series.nodes.len() as f64 + AXIS_H;
@@ -125,8 +126,12 @@ fn lines(report: &Report) -> Vec<Line> {
     for (i, change) in report.ring_changes.iter().enumerate() {
         let mut what: Vec<String> = change.removed.iter().map(|n| format!("−{n}")).collect();
         what.extend(change.added.iter().map(|n| format!("+{n}")));
-        let label =
-            if i == 0 { format!("ring: {} nodes", change.nodes.len()) } else { format!("ring {}", what.join(" ")) };
+        let count = change.nodes.len();
+        let label = if i == 0 {
+            format!("ring: {count} node{}", if count == 1 { "" } else { "s" })
+        } else {
+            format!("ring {}", what.join(" "))
+        };
         lines.push(Line { kind: "ring-update", at_ms: change.at_ms, label, detail: change.nodes.join(", ") });
     }
     lines.sort_by(|a, b| a.at_ms.total_cmp(&b.at_ms));
@@ -153,6 +158,9 @@ fn chart(svg: &mut String, report: &Report, x: &impl Fn(f64) -> f64) {
         .map(|b| {
             let ok: u32 = b.per_node.iter().map(|c| c[0]).sum();
             let failed: u32 = b.per_node.iter().map(|c| c[1] + c[2]).sum::<u32>() + b.unrouted;
+            // The last bucket may be cut short by the end of the run: its rate is over what it covers.
+            let covered = (report.duration_ms - b.t_ms).clamp(1.0, series.bucket_ms);
+            let per_sec = per_sec * series.bucket_ms / covered;
             (b.t_ms, (ok + failed) as f64 * per_sec, failed as f64 * per_sec)
         })
         .collect();
@@ -252,9 +260,10 @@ fn axis(svg: &mut String, start: f64, end: f64, y: f64, x: &impl Fn(f64) -> f64)
         let tx = x(t * 1000.0);
         let _ = write!(
             svg,
-            r##"<line x1="{tx:.1}" y1="{y}" x2="{tx:.1}" y2="{}" stroke="#999"/><text x="{tx:.1}" y="{}" text-anchor="middle">{t} s</text>"##,
+            r##"<line x1="{tx:.1}" y1="{y}" x2="{tx:.1}" y2="{}" stroke="#999"/><text x="{tx:.1}" y="{}" text-anchor="middle">{label} s</text>"##,
             y + 4.0,
-            y + 16.0
+            y + 16.0,
+            label = if t == 0.0 { 0.0 } else { t },
         );
         t += step;
     }
@@ -272,15 +281,16 @@ fn markers(svg: &mut String, lines: &[Line], bottom: f64, x: &impl Fn(f64) -> f6
         let ty = 12.0 + row as f64 * 12.0;
         let stroke = color(line.kind);
         let dash = if line.kind == "ring-update" { r#" stroke-dasharray="4 3""# } else { "" };
+        // Labels near the right edge run leftwards from their line.
+        let (tx, anchor) = if lx > LABEL_W + PLOT_W - 220.0 { (lx - 3.0, "end") } else { (lx + 3.0, "start") };
         let _ = write!(
             svg,
-            r#"<g class="marker" data-kind="{kind}" data-t-ms="{at:.1}"><title>{label} at {secs:.3} s{detail}</title><line x1="{lx:.1}" y1="{ty}" x2="{lx:.1}" y2="{bottom}" stroke="{stroke}" stroke-width="1.5"{dash}/><text x="{tx:.1}" y="{ty}" fill="{stroke}">{label}</text></g>"#,
+            r#"<g class="marker" data-kind="{kind}" data-t-ms="{at:.1}"><title>{label} at {secs:.3} s{detail}</title><line x1="{lx:.1}" y1="{ty}" x2="{lx:.1}" y2="{bottom}" stroke="{stroke}" stroke-width="1.5"{dash}/><text x="{tx:.1}" y="{ty}" fill="{stroke}" text-anchor="{anchor}">{label}</text></g>"#,
             kind = line.kind,
             at = line.at_ms,
             label = escape(&line.label),
             secs = line.at_ms / 1000.0,
             detail = if line.detail.is_empty() { String::new() } else { format!(" ({})", escape(&line.detail)) },
-            tx = lx + 3.0,
         );
     }
 }
@@ -323,4 +333,46 @@ fn escape(text: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{FaultMarker, Record};
+    use crate::{Moment, Op, Outcome};
+
+    #[test]
+    fn a_lane_per_node_a_marker_per_marker_and_ring_change_and_no_script() {
+        let origin = Moment::now();
+        let record = |t_ms: f64, node: &str, outcome: Outcome| Record {
+            t_ms,
+            wall_ms: 0,
+            key: "k".to_string(),
+            node: Some(node.to_string()),
+            op: Op::Get,
+            outcome,
+            latency_us: 100,
+            check: None,
+        };
+        let records = [
+            record(0.0, "10.0.0.1:11211", Outcome::Hit),
+            record(300.0, "10.0.0.2:11211", Outcome::Timeout),
+            record(600.0, "10.0.0.2:11211", Outcome::Refused),
+        ];
+        let markers = [
+            FaultMarker::at(origin, "kill <b> & \"c\"", MarkerKind::Fault, vec!["10.0.0.2:11211".to_string()]),
+            FaultMarker::at(origin, "heal", MarkerKind::Heal, vec![]),
+        ];
+        let report = Report::compute(records.into_iter().map(Ok), &[], &markers, origin).unwrap();
+        let page = render(&report);
+        assert_eq!(page.matches(r#"<g class="lane""#).count(), 2);
+        assert_eq!(page.matches(r#"<g class="marker" data-kind="fault""#).count(), 1);
+        assert_eq!(page.matches(r#"<g class="marker" data-kind="heal""#).count(), 1);
+        assert!(page.contains("kill &lt;b&gt; &amp; &quot;c&quot;"));
+        assert!(!page.contains("<b>"));
+        // self-contained: nothing to run, nothing to fetch
+        assert!(!page.contains("<script") && !page.contains("src=") && !page.contains("href="));
+        // a timed-out cell and a failed cell on the second lane
+        assert!(page.contains(r##"fill="#ff9f1c""##) && page.contains(r##"fill="#d62728" fill-opacity"##));
+    }
 }
