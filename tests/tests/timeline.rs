@@ -82,6 +82,9 @@ fn a_runs_timeline_renders_its_lanes_and_markers_in_chromium() {
     assert_eq!(drawn, expected, "the markers of {} against client.json", page.display());
     // S4's story: the kill, its znode gone, the ring read and then without it
     for (kind, least) in [("fault", 1), ("znode-removed", 1), ("ring-update", 2)] {
-        assert!(expected.get(kind).is_some_and(|n| *n >= least), "fewer than {least} {kind} in client.json: {expected:?}");
+        assert!(
+            expected.get(kind).is_some_and(|n| *n >= least),
+            "fewer than {least} {kind} in client.json: {expected:?}"
+        );
     }
 }
