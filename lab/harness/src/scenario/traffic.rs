@@ -250,4 +250,31 @@ mod tests {
         assert!(doc("timeout").contains(&timeout), "{}", doc("timeout"));
         assert_eq!(TrafficPlan::default().load_spec(), spec);
     }
+
+    /// Every `[traffic.bounds]` key reaches one of the client's bounds.
+    #[test]
+    fn every_bound_key_reaches_the_clients_bounds() {
+        let text = "[traffic.bounds]\nmax-unavailable = \"12s\"\nmin-unavailable = \"5s\"\nmax-failed = 9\n\
+                    min-failed = 1\nmax-timeouts = 8\nmax-lost = 7\nmax-lost-unfaulted = 0\n\
+                    max-keys-affected = 0.3\nmax-ring-lag = \"1s\"\nmin-availability = 0.9\n";
+        let source = Source { name: "x.toml".into(), text: text.into() };
+        let doc = toml::de::DeTable::parse(text).unwrap();
+        let traffic = doc.get_ref().get("traffic").unwrap();
+        let plan = parse(&source, traffic, &Scope::default()).unwrap();
+        assert_eq!(plan.bounds.count(), BOUND_KEYS.len());
+        let s = |secs| Some(Duration::from_secs(secs));
+        let expected = Bounds {
+            max_unavailable: s(12),
+            min_unavailable: s(5),
+            max_failed_ops: Some(9),
+            min_failed_ops: Some(1),
+            max_timeouts: Some(8),
+            max_lost_values: Some(7),
+            max_lost_values_on_unfaulted_nodes: Some(0),
+            max_ring_lag: s(1),
+            max_keys_affected_share: Some(0.3),
+            min_availability: Some(0.9),
+        };
+        assert_eq!(plan.bounds.client_bounds(), expected);
+    }
 }
