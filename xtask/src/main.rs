@@ -2,6 +2,7 @@
 //! dispatches; each command lives in its own module.
 
 mod arcus;
+mod arcus_tests;
 mod bench;
 mod bench_node;
 mod bench_soak;
