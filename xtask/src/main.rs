@@ -4,6 +4,7 @@
 mod arcus;
 mod arcus_tests;
 mod bench;
+mod bench_btree;
 mod bench_node;
 mod bench_soak;
 mod child;
