@@ -19,8 +19,8 @@ pub mod isolate;
 pub mod kill_host;
 pub mod kill_node;
 pub mod kill_zk;
+pub mod lossy_link;
 pub mod net;
-pub mod netem;
 pub mod partition;
 pub mod pause_host;
 pub mod restart_node;
@@ -61,7 +61,7 @@ pub const VERBS: &[&Verb] = &[
     &cut_zk_ports::VERB,
     &heal::VERB,
     &delete_znode::VERB,
-    &netem::VERB,
+    &lossy_link::VERB,
     &starve_cpu::VERB,
     &fill_zk_disk::VERB,
     &expire_session::VERB,
@@ -113,7 +113,7 @@ impl Env<'_> {
 /// Faults that outlive their step until a later step undoes them.
 #[derive(Debug, Default)]
 pub struct Leftovers {
-    /// A fault that `heal` undoes (network rules, netem, a CPU quota, a full ZooKeeper disk) was
+    /// A fault that `heal` undoes (network rules, lossy links, a CPU quota, a full ZooKeeper disk) was
     /// applied and not healed since.
     pub network: bool,
     /// Hosts paused and not resumed since.
