@@ -8,8 +8,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use bollard::models::{
-    ContainerCreateBody, ContainerUpdateBody, EndpointIpamConfig, EndpointSettings, HostConfig, Ipam, IpamConfig, NetworkCreateRequest,
-    NetworkingConfig, VolumeCreateRequest,
+    ContainerCreateBody, ContainerUpdateBody, EndpointIpamConfig, EndpointSettings, HostConfig, Ipam, IpamConfig,
+    NetworkCreateRequest, NetworkingConfig, VolumeCreateRequest,
 };
 use bollard::query_parameters::{
     BuildImageOptions, CreateContainerOptions, CreateImageOptions, DownloadFromContainerOptions, KillContainerOptions,
@@ -510,7 +510,10 @@ impl Engine {
             cpu_quota: Some(quota.unwrap_or(-1)),
             ..Default::default()
         };
-        self.docker.update_container(name, body).await.map_err(call(format!("update the CPU quota of container {name}")))
+        self.docker
+            .update_container(name, body)
+            .await
+            .map_err(call(format!("update the CPU quota of container {name}")))
     }
 
     /// The container's CPU quota in µs per period, as the engine reports it (`None`: no limit).

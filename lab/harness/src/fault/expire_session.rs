@@ -96,7 +96,9 @@ pub async fn expire_session(lab: &Lab, host: HostName, port: u16, timing: Timing
             let name = z.path.rsplit('/').next()?;
             Some((z.path.clone(), z.owner?)).filter(|_| name.starts_with(&prefix))
         })
-        .with_context(|| format!("no ephemeral znode {prefix}* under {CACHE_LIST}: the node {host}:{port} is not in a cloud"))?;
+        .with_context(|| {
+            format!("no ephemeral znode {prefix}* under {CACHE_LIST}: the node {host}:{port} is not in a cloud")
+        })?;
     close_session(lab, owner, timing).await?;
     wait::until(&format!("{path} to be gone"), timing.in_effect(), wait::POLL, || async {
         match session.tree(&path).await {

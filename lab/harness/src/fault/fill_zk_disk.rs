@@ -78,7 +78,12 @@ pub async fn free(lab: &Lab, running: &[HostName], timing: Timing) -> Result<Vec
                 continue;
             }
             let out = lab.exec(host, &["prlimit", "--pid", &pid.to_string(), "--fsize=unlimited:"]).await?;
-            anyhow::ensure!(out.exit == 0, "prlimit --fsize=unlimited: on {host} exited {}: {}", out.exit, out.stderr.trim());
+            anyhow::ensure!(
+                out.exit == 0,
+                "prlimit --fsize=unlimited: on {host} exited {}: {}",
+                out.exit,
+                out.stderr.trim()
+            );
             let what = format!("the ZooKeeper JVM on {host} (pid {pid}) to have no file-size limit");
             wait::until(&what, timing.in_effect(), wait::POLL, || async {
                 match soft_fsize(lab, host, pid).await {

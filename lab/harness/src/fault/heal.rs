@@ -10,7 +10,8 @@ use crate::timing::Timing;
 
 pub const VERB: Verb = Verb {
     name: "heal",
-    summary: "removes every network fault, CPU quota and full ZooKeeper disk on every host; returns once none is listed",
+    summary:
+        "removes every network fault, CPU quota and full ZooKeeper disk on every host; returns once none is listed",
     keys: &[],
     parse: |_| Ok(Box::new(Heal)),
 };

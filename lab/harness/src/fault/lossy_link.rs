@@ -81,7 +81,12 @@ impl Fault for LossyLink {
             Scope::Zk => "zk",
         };
         let Impairment { loss, duplicate } = self.impairment;
-        format!("lossy-link {} loss {}% duplicate {}% to {to}", self.host.as_written(), loss.unwrap_or(0), duplicate.unwrap_or(0))
+        format!(
+            "lossy-link {} loss {}% duplicate {}% to {to}",
+            self.host.as_written(),
+            loss.unwrap_or(0),
+            duplicate.unwrap_or(0)
+        )
     }
 
     fn apply<'a>(&'a self, env: &'a mut Env<'_>) -> BoxFuture<'a, Result<String>> {
@@ -113,7 +118,10 @@ pub fn lossy_rules(host: HostName, others: &[std::net::Ipv4Addr], impairment: Im
         };
         for pick in picks {
             if let Some(p) = impairment.duplicate.filter(|p| *p > 0) {
-                rules.push(format!("{pick} -m statistic --mode random --probability {} -j TEE --gateway {ip}", probability(p)));
+                rules.push(format!(
+                    "{pick} -m statistic --mode random --probability {} -j TEE --gateway {ip}",
+                    probability(p)
+                ));
             }
             if let Some(p) = impairment.loss.filter(|p| *p > 0) {
                 rules.push(format!("{pick} -m statistic --mode random --probability {} -j DROP", probability(p)));
@@ -124,7 +132,13 @@ pub fn lossy_rules(host: HostName, others: &[std::net::Ipv4Addr], impairment: Im
 }
 
 /// Adds the rules on `host`; returns their number once all are listed.
-pub async fn lossy_link(lab: &Lab, host: HostName, impairment: Impairment, scope: Scope, timing: Timing) -> Result<usize> {
+pub async fn lossy_link(
+    lab: &Lab,
+    host: HostName,
+    impairment: Impairment,
+    scope: Scope,
+    timing: Timing,
+) -> Result<usize> {
     let others: Vec<_> = lab.hosts.iter().filter(|h| h.name != host).map(|h| h.ip).collect();
     net::apply(lab, &lossy_rules(host, &others, impairment, scope), timing).await
 }
