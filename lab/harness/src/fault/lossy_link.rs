@@ -25,12 +25,15 @@ pub const VERB: Verb = Verb {
     summary: "drops `loss` and sends twice `duplicate` percent of what `host` sends to the other hosts (`to = \"zk\"`: their ZooKeeper client traffic only)",
     keys: &[
         need("host", "the host whose sent packets suffer"),
-        may("loss", "percent of packets dropped (whole number)"),
+        may("loss", "percent of packets dropped (whole number; 10 when neither loss nor duplicate is given)"),
         may("duplicate", "percent of packets sent twice (whole number)"),
         may("to", "hosts (default): everything to the other hosts; zk: only ZooKeeper client traffic"),
     ],
     parse,
 };
+
+/// The loss when the step gives neither loss nor duplicate.
+const DEFAULT_LOSS: u8 = 10;
 
 /// Which packets of the host suffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,9 +65,9 @@ fn parse(keys: &Keys) -> Result<Box<dyn Fault>, KeyError> {
             p => Ok(p),
         }
     };
-    let impairment = Impairment { loss: percent("loss")?, duplicate: percent("duplicate")? };
+    let mut impairment = Impairment { loss: percent("loss")?, duplicate: percent("duplicate")? };
     if impairment == Impairment::default() {
-        return Err(keys.error("host", "lossy-link needs loss, duplicate or both"));
+        impairment.loss = Some(DEFAULT_LOSS);
     }
     let scope = match keys.get::<String>("to")?.as_deref() {
         None | Some("hosts") => Scope::Hosts,
