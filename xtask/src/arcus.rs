@@ -17,6 +17,12 @@ pub enum ArcusCommand {
     /// built before is not built again. Use the result with --arcus PREFIX, or give --arcus-src
     /// DIR to `lab up`, `lab run`, `test` and `conformance` directly.
     Build(BuildArgs),
+    /// Run upstream's own test files (t/*.t of the checkout) in their external-daemon mode
+    /// (T_MEMD_USE_DAEMON) against the reference node and a real arcus-memcached (built from the
+    /// checkout, or --arcus PREFIX), a fresh node on loopback for each file; needs perl. Writes
+    /// target/arcus-lab/arcus-tests.md and .json; fails when the reference node fails a file the
+    /// real node passes.
+    Tests(crate::arcus_tests::TestsArgs),
 }
 
 #[derive(Args)]
@@ -30,6 +36,7 @@ pub struct BuildArgs {
 pub async fn run(cmd: ArcusCommand) -> Result<ExitCode> {
     match cmd {
         ArcusCommand::Build(args) => build(args).await,
+        ArcusCommand::Tests(args) => crate::arcus_tests::run(args).await,
     }
 }
 

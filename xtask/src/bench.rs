@@ -41,6 +41,9 @@ pub enum BenchCommand {
     },
     /// memcaslap against the reference node and Debian's memcached at the same -t/-c/-m, alternating.
     Node(crate::bench_node::BenchNodeArgs),
+    /// `bop insert` and `bop get` of a range in a large b+tree (10^5 elements by default) on the
+    /// reference node and, with --arcus PREFIX, on a real arcus-memcached, both on loopback.
+    Btree(crate::bench_btree::BenchBtreeArgs),
     /// The lab's lifecycle over and over through `cargo xtask lab ...` (up/down pairs, SIGINT during
     /// `lab up` and `lab run`, two labs at once), counting what each left behind, then the scenario
     /// suite several times in a row with its failures → target/arcus-lab/bench/soak.json.
@@ -63,6 +66,7 @@ pub async fn run(cmd: BenchCommand) -> Result<ExitCode> {
             suite().await
         }
         BenchCommand::Node(args) => crate::bench_node::run(args).await.map(|()| ExitCode::SUCCESS),
+        BenchCommand::Btree(args) => crate::bench_btree::run(args).await.map(|()| ExitCode::SUCCESS),
         BenchCommand::Soak(args) => crate::bench_soak::run(args).await,
         BenchCommand::Client(args) => crate::bench_client::run(args).await,
     }

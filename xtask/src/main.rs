@@ -2,7 +2,9 @@
 //! dispatches; each command lives in its own module.
 
 mod arcus;
+mod arcus_tests;
 mod bench;
+mod bench_btree;
 mod bench_client;
 mod bench_node;
 mod bench_soak;

@@ -8,8 +8,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use bollard::models::{
-    ContainerCreateBody, EndpointIpamConfig, EndpointSettings, HostConfig, Ipam, IpamConfig, NetworkCreateRequest,
-    NetworkingConfig, VolumeCreateRequest,
+    ContainerCreateBody, ContainerUpdateBody, EndpointIpamConfig, EndpointSettings, HostConfig, Ipam, IpamConfig,
+    NetworkCreateRequest, NetworkingConfig, VolumeCreateRequest,
 };
 use bollard::query_parameters::{
     BuildImageOptions, CreateContainerOptions, CreateImageOptions, DownloadFromContainerOptions, KillContainerOptions,
@@ -28,6 +28,8 @@ pub use arcus_facts::labels::RUN as LABEL_RUN;
 
 /// How long one engine call may take before it is reported as hanging.
 const CALL_TIMEOUT: Duration = Duration::from_secs(120);
+/// The CFS period of a CPU quota set with [`Engine::set_cpu_quota`]: 100 ms, Docker's default.
+pub const CPU_PERIOD_US: i64 = 100_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -499,6 +501,25 @@ impl Engine {
             Err(e) if is_not_found(&e) => Ok(false),
             Err(e) => Err(call(format!("inspect container {name}"))(e)),
         }
+    }
+
+    /// Limits the container to `quota` µs of CPU per 100 ms period (`None`: no limit, as created).
+    pub async fn set_cpu_quota(&self, name: &str, quota: Option<i64>) -> Result<()> {
+        let body = ContainerUpdateBody {
+            cpu_period: Some(CPU_PERIOD_US),
+            cpu_quota: Some(quota.unwrap_or(-1)),
+            ..Default::default()
+        };
+        self.docker
+            .update_container(name, body)
+            .await
+            .map_err(call(format!("update the CPU quota of container {name}")))
+    }
+
+    /// The container's CPU quota in µs per period, as the engine reports it (`None`: no limit).
+    pub async fn cpu_quota(&self, name: &str) -> Result<Option<i64>> {
+        let c = self.docker.inspect_container(name, None).await.map_err(call(format!("inspect container {name}")))?;
+        Ok(c.host_config.and_then(|h| h.cpu_quota).filter(|q| *q > 0))
     }
 
     /// Runs a command in a container and collects its output and exit code.

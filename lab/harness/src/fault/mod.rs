@@ -12,11 +12,14 @@
 
 pub mod cut_zk_ports;
 pub mod delete_znode;
+pub mod expire_session;
+pub mod fill_zk_disk;
 pub mod heal;
 pub mod isolate;
 pub mod kill_host;
 pub mod kill_node;
 pub mod kill_zk;
+pub mod lossy_link;
 pub mod net;
 pub mod partition;
 pub mod pause_host;
@@ -24,6 +27,7 @@ pub mod restart_node;
 pub mod resume_host;
 pub mod start_host;
 pub mod start_zk;
+pub mod starve_cpu;
 pub mod stop_host;
 pub mod stop_zk;
 
@@ -57,6 +61,10 @@ pub const VERBS: &[&Verb] = &[
     &cut_zk_ports::VERB,
     &heal::VERB,
     &delete_znode::VERB,
+    &lossy_link::VERB,
+    &starve_cpu::VERB,
+    &fill_zk_disk::VERB,
+    &expire_session::VERB,
 ];
 
 /// A fault verb's declaration.
@@ -143,7 +151,8 @@ impl Env<'_> {
 /// Faults that outlive their step until a later step undoes them.
 #[derive(Debug, Default)]
 pub struct Leftovers {
-    /// A network fault was applied and not healed since.
+    /// A fault that `heal` undoes (network rules, lossy links, a CPU quota, a full ZooKeeper disk) was
+    /// applied and not healed since.
     pub network: bool,
     /// Hosts paused and not resumed since.
     pub paused: BTreeSet<HostName>,

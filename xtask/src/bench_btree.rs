@@ -1,0 +1,293 @@
+//! `cargo xtask bench btree`: b+tree operations on a large b+tree, on the reference node (release
+//! build) and, with `--arcus PREFIX`, on a real arcus-memcached, both on loopback: fills one
+//! b+tree with `--elements` elements, then measures `bop insert` of new elements and `bop get`
+//! of `--span` consecutive elements at random places, pipelined over a few connections; prints
+//! ops/s per node and writes `target/arcus-lab/bench/btree.json`.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+
+const KEY: &str = "bench:btree";
+const VALUE: &[u8] = b"elem-val";
+
+#[derive(Args, Debug)]
+pub struct BenchBtreeArgs {
+    /// A real arcus-memcached install prefix to measure beside the reference node.
+    #[arg(long, value_name = "PREFIX")]
+    arcus: Option<PathBuf>,
+    /// Elements in the b+tree before measuring.
+    #[arg(long, default_value_t = 100_000)]
+    elements: u64,
+    /// Elements each `bop get` reads (consecutive bkeys).
+    #[arg(long, default_value_t = 100)]
+    span: u64,
+    /// Seconds per measurement.
+    #[arg(long, default_value_t = 5)]
+    seconds: u64,
+    /// Client connections (one thread each).
+    #[arg(long, default_value_t = 4)]
+    conns: usize,
+    /// Commands each connection sends before reading their replies.
+    #[arg(long, default_value_t = 32)]
+    depth: usize,
+}
+
+struct Node {
+    name: String,
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub async fn run(args: BenchBtreeArgs) -> Result<()> {
+    tokio::task::spawn_blocking(move || bench(&args)).await.context("the benchmark thread")?
+}
+
+fn bench(args: &BenchBtreeArgs) -> Result<()> {
+    let root = arcus_lab::paths::workspace_root();
+    eprintln!("building the reference node (cargo build --release -p arcus-node)");
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "--release", "--quiet", "-p", "arcus-node"])
+        .current_dir(&root)
+        .status()
+        .context("cargo build")?;
+    if !status.success() {
+        bail!("cargo build --release -p arcus-node failed");
+    }
+    let mut nodes = vec![start("reference", &arcus_lab::paths::target_dir().join("release/memcached"), &[], None)?];
+    if let Some(prefix) = &args.arcus {
+        let lib = prefix.join("lib");
+        let engine = lib.join("default_engine.so");
+        if !engine.exists() {
+            bail!("{} is not an arcus-memcached install prefix: it has no lib/default_engine.so", prefix.display());
+        }
+        let engine = engine.display().to_string();
+        nodes.push(start("arcus-memcached", &prefix.join("bin/memcached"), &["-E", &engine], Some(&lib))?);
+    }
+    let mut rows = Vec::new();
+    println!("{:<18} {:>12} {:>14} {:>14}", "node", "fill s", "bop insert/s", "bop get/s");
+    for node in &nodes {
+        if let Some(signal) = arcus_lab::interrupt::received() {
+            return Err(arcus_lab::interrupt::Interrupted { signal }.into());
+        }
+        match measure_node(node, args) {
+            Ok((fill, insert, get)) => {
+                println!("{:<18} {:>12.1} {:>14.0} {:>14.0}", node.name, fill, insert, get);
+                rows.push(serde_json::json!({
+                    "node": node.name, "fill_seconds": fill, "bop_insert_per_sec": insert, "bop_get_per_sec": get,
+                    "peak_rss_kib": vm_hwm_kib(node.child.id()),
+                }));
+            }
+            // one node's failure is a row of the table: the other node's figures still count
+            Err(e) => {
+                println!("{:<18} error: {e:#}", node.name);
+                rows.push(serde_json::json!({ "node": node.name, "error": format!("{e:#}") }));
+            }
+        }
+    }
+    let json = serde_json::json!({
+        "elements": args.elements, "span": args.span, "seconds": args.seconds,
+        "conns": args.conns, "depth": args.depth, "nodes": rows,
+    });
+    let dir = arcus_lab::paths::state_dir().join("bench");
+    std::fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
+    let file = dir.join("btree.json");
+    std::fs::write(&file, serde_json::to_string_pretty(&json)?).with_context(|| format!("write {}", file.display()))?;
+    eprintln!("wrote {}", file.display());
+    Ok(())
+}
+
+/// Fill seconds, `bop insert`/s and `bop get`/s on one node.
+fn measure_node(node: &Node, args: &BenchBtreeArgs) -> Result<(f64, f64, f64)> {
+    let fill = Instant::now();
+    prepare(node.port, args).context("fill the b+tree")?;
+    let fill = fill.elapsed().as_secs_f64();
+    let insert = measure(node.port, args, Op::Insert).context("bop insert")?;
+    let get = measure(node.port, args, Op::Get).context("bop get")?;
+    Ok((fill, insert, get))
+}
+
+fn start(name: &str, bin: &Path, extra: &[&str], lib: Option<&Path>) -> Result<Node> {
+    let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let mut cmd = Command::new(bin);
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        cmd.args(["-u", "nobody"]);
+    }
+    if let Some(lib) = lib {
+        cmd.env("LD_LIBRARY_PATH", lib);
+    }
+    cmd.args(extra)
+        .args(["-l", "127.0.0.1", "-U", "0", "-p", &port.to_string(), "-t", "4", "-m", "1024"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let child = cmd.spawn().with_context(|| format!("start {}", bin.display()))?;
+    let node = Node { name: name.to_string(), child, port };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !answers(port) {
+        if Instant::now() > deadline {
+            bail!("the {name} node did not answer `version` on port {port} within 10 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok(node)
+}
+
+fn answers(port: u16) -> bool {
+    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else { return false };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(1)));
+    let mut buf = [0u8; 64];
+    s.write_all(b"version\r\n").is_ok() && s.read(&mut buf).is_ok_and(|n| buf[..n].starts_with(b"VERSION"))
+}
+
+struct Conn {
+    writer: TcpStream,
+    reader: BufReader<TcpStream>,
+    line: String,
+}
+
+impl Conn {
+    fn open(port: u16) -> Result<Conn> {
+        let writer = TcpStream::connect(("127.0.0.1", port)).context("connect")?;
+        writer.set_nodelay(true)?;
+        writer.set_read_timeout(Some(Duration::from_secs(10)))?;
+        let reader = BufReader::new(writer.try_clone()?);
+        Ok(Conn { writer, reader, line: String::new() })
+    }
+
+    fn read_line(&mut self) -> Result<&str> {
+        self.line.clear();
+        if self.reader.read_line(&mut self.line).context("read a reply")? == 0 {
+            bail!("the node closed the connection");
+        }
+        Ok(self.line.trim_end())
+    }
+
+    /// One command and its one-line reply, which must be `expect`.
+    fn single(&mut self, command: &str, expect: &[&str]) -> Result<()> {
+        self.writer.write_all(command.as_bytes())?;
+        let reply = self.read_line()?.to_string();
+        if !expect.contains(&reply.as_str()) {
+            bail!("{} answered {reply:?}", command.trim_end());
+        }
+        Ok(())
+    }
+}
+
+/// A b+tree of `elements` elements with bkeys 0.., room for the inserts to come.
+fn prepare(port: u16, args: &BenchBtreeArgs) -> Result<()> {
+    let mut conn = Conn::open(port)?;
+    conn.single("flush_all\r\n", &["OK"])?;
+    conn.single("config max_btree_size 1000000\r\n", &["END"])?;
+    conn.single("bop create bench:btree 0 0 1000000\r\n", &["CREATED"])?;
+    let mut bkey = 0;
+    while bkey < args.elements {
+        let batch = (args.elements - bkey).min(1000);
+        let mut out = Vec::new();
+        for b in bkey..bkey + batch {
+            write!(out, "bop insert {KEY} {b} {}\r\n", VALUE.len())?;
+            out.extend_from_slice(VALUE);
+            out.extend_from_slice(b"\r\n");
+        }
+        conn.writer.write_all(&out)?;
+        for _ in 0..batch {
+            let reply = conn.read_line()?;
+            if reply != "STORED" {
+                bail!("bop insert answered {reply:?} after {bkey} elements");
+            }
+        }
+        bkey += batch;
+    }
+    Ok(())
+}
+
+#[derive(Clone, Copy)]
+enum Op {
+    Insert,
+    Get,
+}
+
+/// Operations per second of `op` over `args.conns` pipelined connections.
+fn measure(port: u16, args: &BenchBtreeArgs, op: Op) -> Result<f64> {
+    let until = Instant::now() + Duration::from_secs(args.seconds);
+    let started = Instant::now();
+    let threads: Vec<_> = (0..args.conns)
+        .map(|worker| {
+            let (elements, span, depth, conns) = (args.elements, args.span, args.depth, args.conns as u64);
+            std::thread::spawn(move || -> Result<u64> {
+                let mut conn = Conn::open(port)?;
+                let mut rng = fastrand::Rng::with_seed(worker as u64);
+                // inserted bkeys: above the filled ones, each worker its own residue class
+                let mut next = elements + worker as u64;
+                let mut done = 0;
+                while Instant::now() < until {
+                    let mut out = Vec::new();
+                    for _ in 0..depth {
+                        match op {
+                            Op::Insert => {
+                                write!(out, "bop insert {KEY} {next} {}\r\n", VALUE.len())?;
+                                out.extend_from_slice(VALUE);
+                                out.extend_from_slice(b"\r\n");
+                                next += conns;
+                            }
+                            Op::Get => {
+                                let from = rng.u64(0..elements - span);
+                                write!(out, "bop get {KEY} {from}..{} 0 {span}\r\n", from + span - 1)?;
+                            }
+                        }
+                    }
+                    conn.writer.write_all(&out)?;
+                    for _ in 0..depth {
+                        read_reply(&mut conn, op, span)?;
+                    }
+                    done += depth as u64;
+                }
+                Ok(done)
+            })
+        })
+        .collect();
+    let mut total = 0;
+    for thread in threads {
+        total += thread.join().map_err(|_| anyhow::anyhow!("a benchmark thread panicked"))??;
+    }
+    Ok(total as f64 / started.elapsed().as_secs_f64())
+}
+
+fn read_reply(conn: &mut Conn, op: Op, span: u64) -> Result<()> {
+    let first = conn.read_line()?.to_string();
+    match op {
+        Op::Insert if first == "STORED" => Ok(()),
+        Op::Get if first.starts_with("VALUE ") => {
+            let count: u64 = first.rsplit(' ').next().and_then(|n| n.parse().ok()).unwrap_or(0);
+            if count != span {
+                bail!("bop get returned {count} elements, not {span}");
+            }
+            for _ in 0..count {
+                conn.read_line()?;
+            }
+            match conn.read_line()? {
+                "END" => Ok(()),
+                other => bail!("bop get ended with {other:?}"),
+            }
+        }
+        _ => bail!("unexpected reply {first:?}"),
+    }
+}
+
+fn vm_hwm_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()
+}
