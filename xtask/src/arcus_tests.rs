@@ -91,7 +91,7 @@ pub async fn run(args: TestsArgs) -> Result<ExitCode> {
     let mut rows = Vec::new();
     for (i, file) in files.iter().enumerate() {
         let name = file.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
-        let step = progress.step(&format!("[{}/{}] {name}", i + 1, files.len()));
+        let step = progress.step(format!("[{}/{}] {name}", i + 1, files.len()));
         let on_reference =
             run_file(&args.src, file, &NodeCommand::reference(&reference), &logs.join("reference"), args.deadline)
                 .await?;
