@@ -4,6 +4,16 @@
 use std::io::Write;
 use std::sync::atomic::Ordering;
 
+mod attr;
+mod bop;
+mod bop_multi;
+mod elems;
+mod lop;
+mod mop;
+mod sop;
+
+pub(crate) use elems::Cmd;
+
 use crate::log;
 use crate::state::{bump, ClusterRequest, State, Stop, VERSION};
 use crate::store::{DeltaError, Mode, Outcome};
@@ -32,6 +42,72 @@ pub enum Step {
 pub struct Conn {
     /// bytes of a refused value still to skip
     swallow: usize,
+    pipe: Pipe,
+}
+
+/// Most commands one pipeline answers (ch09).
+const PIPE_MAX: usize = 500;
+
+#[derive(Default, Clone, Copy, PartialEq, Eq, Debug)]
+enum PipeState {
+    #[default]
+    Off,
+    On,
+    /// more than [`PIPE_MAX`] commands
+    CountOverflow,
+    /// a CLIENT_ERROR, SERVER_ERROR or ERROR stopped it
+    BadError,
+}
+
+/// A pipeline of `pipe` commands (ch09): their reply lines are kept and sent as one
+/// `RESPONSE <n>` block after the last command, the one without `pipe`.
+#[derive(Default)]
+struct Pipe {
+    state: PipeState,
+    count: usize,
+    lines: Vec<u8>,
+}
+
+impl Pipe {
+    /// Keeps a reply line; true when the pipeline must stop here (and its block go out).
+    fn save(&mut self, line: &str, noreply: bool) -> bool {
+        if self.state != PipeState::On {
+            // a reply while an error is pending: the pipeline was cut short, start over
+            *self = Pipe::default();
+            return false;
+        }
+        self.lines.extend_from_slice(line.as_bytes());
+        self.lines.extend_from_slice(b"\r\n");
+        self.count += 1;
+        if line.starts_with("CLIENT_ERROR") || line.starts_with("SERVER_ERROR") || line.starts_with("ERROR") {
+            self.state = PipeState::BadError;
+            return true;
+        }
+        if self.count >= PIPE_MAX && noreply {
+            self.state = PipeState::CountOverflow;
+            return true;
+        }
+        false
+    }
+
+    /// Writes the block; `last` = the command without `pipe` ended it.
+    fn done(&mut self, last: bool, out: &mut Vec<u8>) {
+        let _ = write!(out, "RESPONSE {}\r\n", self.count);
+        out.extend_from_slice(&self.lines);
+        match self.state {
+            PipeState::On => {
+                out.extend_from_slice(b"END\r\n");
+                *self = Pipe::default();
+                return;
+            }
+            PipeState::CountOverflow => out.extend_from_slice(b"PIPE_ERROR command overflow\r\n"),
+            _ => out.extend_from_slice(b"PIPE_ERROR bad error\r\n"),
+        }
+        self.lines.clear();
+        if last {
+            *self = Pipe::default();
+        }
+    }
 }
 
 fn is(t: &[u8], s: &str) -> bool {
@@ -58,21 +134,23 @@ pub fn step(conn: &mut Conn, buf: &[u8], state: &State, out: &mut Vec<u8>) -> St
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     let tokens: smallvec::SmallVec<[&[u8]; 8]> = line.split(|&b| b == b' ').filter(|t| !t.is_empty()).collect();
     let consumed = nl + 1;
-    let cmd = tokens.first().copied().unwrap_or(b"");
+    let verb = tokens.first().copied().unwrap_or(b"");
     let n = tokens.len();
-    let mut r = Reply { out, noreply: false };
-    match cmd {
-        b"get" | b"gets" if n >= 2 => get(state, &tokens[1..], None, cmd == b"gets", &mut r),
+    let Conn { swallow, pipe } = conn;
+    let mut r = Reply { out, noreply: false, pipe };
+    let mut cmd = Cmd { state, tokens: &tokens, rest: &buf[consumed..], consumed, swallow };
+    match verb {
+        b"get" | b"gets" if n >= 2 => get(state, &tokens[1..], None, verb == b"gets", &mut r),
         b"gat" | b"gats" if n >= 2 => match num::<i64>(tokens[1]) {
-            Some(exp) => get(state, &tokens[2..], Some(exp), cmd == b"gats", &mut r),
+            Some(exp) => get(state, &tokens[2..], Some(exp), verb == b"gats", &mut r),
             None => r.line("CLIENT_ERROR invalid exptime argument"),
         },
         b"set" | b"add" | b"replace" | b"append" | b"prepend" if n == 5 || n == 6 => {
-            return update(conn, state, &tokens, &buf[consumed..], consumed, &mut r);
+            return update(cmd.swallow, state, &tokens, &buf[consumed..], consumed, &mut r);
         }
-        b"cas" if n == 6 || n == 7 => return update(conn, state, &tokens, &buf[consumed..], consumed, &mut r),
+        b"cas" if n == 6 || n == 7 => return update(cmd.swallow, state, &tokens, &buf[consumed..], consumed, &mut r),
         b"delete" if (2..=4).contains(&n) => delete(state, &tokens, &mut r),
-        b"incr" | b"decr" if n == 3 || n == 4 => delta(state, &tokens, cmd == b"incr", &mut r),
+        b"incr" | b"decr" if n == 3 || n == 4 => delta(state, &tokens, verb == b"incr", &mut r),
         b"touch" if n == 3 || n == 4 => touch(state, &tokens, &mut r),
         b"flush_all" if n <= 3 => flush_all(state, &tokens, &mut r),
         b"version" if n == 1 => r.line(&format!("VERSION {VERSION}")),
@@ -96,22 +174,68 @@ pub fn step(conn: &mut Conn, buf: &[u8], state: &State, out: &mut Vec<u8>) -> St
             }
         }
         b"shutdown" if n <= 2 => shutdown(state, &tokens[1..], &mut r),
+        b"lop" if n >= 3 => return lop::run(&mut cmd, &mut r),
+        b"sop" if n >= 3 => return sop::run(&mut cmd, &mut r),
+        b"mop" if n >= 3 => return mop::run(&mut cmd, &mut r),
+        b"bop" if n >= 3 => return bop::run(&mut cmd, &mut r),
+        b"getattr" if n >= 2 => attr::getattr(&cmd, &mut r),
+        b"setattr" if n >= 3 => attr::setattr(&cmd, &mut r),
         _ => r.raw(state.settings.unknown_reply),
     }
     Step::Done(consumed)
 }
 
-struct Reply<'a> {
+pub(crate) struct Reply<'a> {
     out: &'a mut Vec<u8>,
     noreply: bool,
+    pipe: &'a mut Pipe,
 }
 
 impl Reply<'_> {
+    /// One reply line, as memcached's out_string: kept for a pipeline, dropped for noreply.
     fn line(&mut self, s: &str) {
-        if !self.noreply {
-            self.out.extend_from_slice(s.as_bytes());
-            self.out.extend_from_slice(b"\r\n");
+        let asked_noreply = self.noreply;
+        if self.pipe.state != PipeState::Off && self.pipe.save(s, self.noreply) {
+            self.noreply = false;
         }
+        if self.noreply {
+            return;
+        }
+        if self.pipe.state != PipeState::Off {
+            return self.pipe.done(!asked_noreply, self.out);
+        }
+        self.out.extend_from_slice(s.as_bytes());
+        self.out.extend_from_slice(b"\r\n");
+    }
+
+    /// `noreply` or `pipe` as the last token (memcached's set_pipe_noreply_maybe).
+    fn pipe_or_noreply(&mut self, last: &[u8]) {
+        self.noreply = matches!(last, b"noreply" | b"pipe");
+        if last == b"pipe" && self.pipe.state == PipeState::Off {
+            self.pipe.state = PipeState::On;
+        }
+    }
+
+    /// `pipe` as the last token only (set_pipe_maybe).
+    fn pipe_only(&mut self, last: &[u8]) {
+        self.noreply = last == b"pipe";
+        if self.noreply && self.pipe.state == PipeState::Off {
+            self.pipe.state = PipeState::On;
+        }
+    }
+
+    /// False when a pipeline stopped by an error is still being skipped: the command is not
+    /// run (check_and_handle_pipe_state).
+    fn pipe_may_run(&mut self) -> bool {
+        if matches!(self.pipe.state, PipeState::Off | PipeState::On) {
+            return true;
+        }
+        if self.noreply {
+            self.noreply = false;
+        } else {
+            *self.pipe = Pipe::default();
+        }
+        false
     }
     fn raw(&mut self, b: &[u8]) {
         if !self.noreply {
@@ -154,7 +278,7 @@ fn get(state: &State, keys: &[&[u8]], touch: Option<i64>, cas: bool, r: &mut Rep
     r.out.extend_from_slice(b"END\r\n");
 }
 
-fn update(conn: &mut Conn, state: &State, t: &[&[u8]], rest: &[u8], consumed: usize, r: &mut Reply) -> Step {
+fn update(swallow: &mut usize, state: &State, t: &[&[u8]], rest: &[u8], consumed: usize, r: &mut Reply) -> Step {
     let is_cas = t[0] == b"cas";
     let argc = if is_cas { 6 } else { 5 };
     r.noreply = t.len() == argc + 1 && is(t[argc], "noreply");
@@ -174,7 +298,7 @@ fn update(conn: &mut Conn, state: &State, t: &[&[u8]], rest: &[u8], consumed: us
         // drop any old value, as memcached does, then skip the data
         state.store.delete(key);
         r.error("SERVER_ERROR object too large for cache");
-        conn.swallow = vlen + 2;
+        *swallow = vlen + 2;
         return Step::Done(consumed);
     }
     if rest.len() < vlen + 2 {
@@ -208,6 +332,7 @@ fn update(conn: &mut Conn, state: &State, t: &[&[u8]], rest: &[u8], consumed: us
         Outcome::Exists => r.line("EXISTS"),
         Outcome::NotFound => r.line("NOT_FOUND"),
         Outcome::TooLarge => r.error("SERVER_ERROR object too large for cache"),
+        Outcome::TypeMismatch => r.line("TYPE_MISMATCH"),
     }
     Step::Done(total)
 }
@@ -254,6 +379,7 @@ fn delta(state: &State, t: &[&[u8]], incr: bool, r: &mut Reply) {
             r.line("NOT_FOUND")
         }
         Err(DeltaError::NonNumeric) => r.line("CLIENT_ERROR cannot increment or decrement non-numeric value"),
+        Err(DeltaError::TypeMismatch) => r.line("TYPE_MISMATCH"),
     }
 }
 
