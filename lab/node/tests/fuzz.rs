@@ -159,7 +159,7 @@ fn mutate(rng: &mut Rng, line: &mut Vec<u8>) {
 /// One request: a fifth random bytes, the rest a seed with one to four mutations, ended by
 /// CRLF (or a bare LF); then, if it is a storage command, a data block of the length it declares
 /// (one in eight of another length). Lines that would rightly end the run or the connection are
-/// turned into others: `shutdown` stops the node, `quit` and a line past memcached's 2048 bytes
+/// turned into others: `shutdown` stops the node, `quit` and a line past arcus-memcached's 24 KB
 /// close the connection (both are tested in protocol.rs), and every line sent must reach the
 /// parser. Returns the bytes and whether the batch must end after them (a declared length past
 /// [`LONGEST_DATA`]).

@@ -51,51 +51,33 @@ impl Bkey {
         }
     }
 
-    /// |a - b| as a b+tree's maxbkeyrange measures it: for byte arrays the difference of the
-    /// two as big-endian numbers of the longer length (the shorter zero-padded on the right).
-    pub fn distance(a: &Bkey, b: &Bkey) -> Bkey {
-        match (a, b) {
-            (Bkey::Uint(x), Bkey::Uint(y)) => Bkey::Uint(x.abs_diff(*y)),
-            (Bkey::Bytes(x), Bkey::Bytes(y)) => {
-                let (hi, lo) = if x >= y { (x, y) } else { (y, x) };
-                let n = hi.len().max(lo.len());
-                let pad = |v: &[u8]| {
-                    let mut p = v.to_vec();
+    /// Whether `hi - lo` passes a maxbkeyrange, measured as arcus-memcached does: integers
+    /// subtract; byte arrays subtract as big-endian numbers of the range's length (each cut or
+    /// zero-padded on the right to it, wrapping). Keys of another kind than the range exceed it.
+    pub fn exceeds(hi: &Bkey, lo: &Bkey, range: &Bkey) -> bool {
+        match (hi, lo, range) {
+            (Bkey::Uint(h), Bkey::Uint(l), Bkey::Uint(r)) => h.wrapping_sub(*l) > *r,
+            (Bkey::Bytes(h), Bkey::Bytes(l), Bkey::Bytes(r)) => {
+                let n = r.len();
+                let fit = |v: &[u8]| {
+                    let mut p = v[..v.len().min(n)].to_vec();
                     p.resize(n, 0);
                     p
                 };
-                let (hi, lo) = (pad(hi), pad(lo));
-                let mut out = vec![0u8; n];
+                let (h, l) = (fit(h), fit(l));
+                let mut diff = vec![0u8; n];
                 let mut borrow = 0i16;
                 for i in (0..n).rev() {
-                    let mut d = hi[i] as i16 - lo[i] as i16 - borrow;
+                    let mut d = h[i] as i16 - l[i] as i16 - borrow;
                     borrow = (d < 0) as i16;
                     if d < 0 {
                         d += 256;
                     }
-                    out[i] = d as u8;
+                    diff[i] = d as u8;
                 }
-                Bkey::Bytes(out.into())
+                diff.as_slice() > r.as_slice()
             }
-            _ => Bkey::Uint(u64::MAX),
-        }
-    }
-
-    /// Compares a distance with a maxbkeyrange of the same kind (byte arrays as numbers
-    /// right-padded to the same length).
-    pub fn cmp_range(d: &Bkey, range: &Bkey) -> Ordering {
-        match (d, range) {
-            (Bkey::Uint(x), Bkey::Uint(y)) => x.cmp(y),
-            (Bkey::Bytes(x), Bkey::Bytes(y)) => {
-                let n = x.len().max(y.len());
-                let pad = |v: &[u8]| {
-                    let mut p = v.to_vec();
-                    p.resize(n, 0);
-                    p
-                };
-                pad(x).cmp(&pad(y))
-            }
-            _ => Ordering::Greater,
+            _ => true,
         }
     }
 }

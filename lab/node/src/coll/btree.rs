@@ -101,12 +101,12 @@ impl Btree {
         {
             let smallest = matches!(attr.ovfl, Ovfl::SmallestTrim | Ovfl::SmallestSilentTrim);
             let largest = matches!(attr.ovfl, Ovfl::LargestTrim | Ovfl::LargestSilentTrim);
-            if k < min && Bkey::cmp_range(&Bkey::distance(&max, &k), &range).is_gt() {
+            if k < min && Bkey::exceeds(&max, &k, &range) {
                 if !largest {
                     return Err(Fail::OutOfRange);
                 }
                 range_trim = true;
-            } else if k > max && Bkey::cmp_range(&Bkey::distance(&k, &min), &range).is_gt() {
+            } else if k > max && Bkey::exceeds(&k, &min, &range) {
                 if !smallest {
                     return Err(Fail::OutOfRange);
                 }
@@ -143,15 +143,15 @@ impl Btree {
         let loud = matches!(attr.ovfl, Ovfl::SmallestTrim | Ovfl::LargestTrim);
         if range_trim {
             let range = range.unwrap_or(Bkey::Uint(0));
-            // drop the far side until the span fits again
+            // drop the far side's elements out of range of the new one
             loop {
-                let (min, max) = (self.min().cloned(), self.max().cloned());
-                let (Some(min), Some(max)) = (min, max) else { break };
-                if !Bkey::cmp_range(&Bkey::distance(&max, &min), &range).is_gt() {
+                let victim = if smallest { self.min().cloned() } else { self.max().cloned() };
+                let Some(v) = victim else { break };
+                let out = if smallest { Bkey::exceeds(&k, &v, &range) } else { Bkey::exceeds(&v, &k, &range) };
+                if !out {
                     break;
                 }
-                let victim = if smallest { min } else { max };
-                self.take(&victim);
+                self.take(&v);
             }
             if loud {
                 attr.trimmed = false;

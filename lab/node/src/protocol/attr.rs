@@ -202,7 +202,7 @@ pub(crate) fn setattr(cmd: &Cmd, r: &mut Reply) {
                                     if !range.same_kind(min) {
                                         return Err("ATTR_ERROR bad value");
                                     }
-                                    if Bkey::cmp_range(&Bkey::distance(max, min), range).is_gt() {
+                                    if Bkey::exceeds(max, min, range) {
                                         return Err("ATTR_ERROR bad value");
                                     }
                                 }

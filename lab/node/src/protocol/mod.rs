@@ -19,8 +19,11 @@ use crate::state::{bump, ClusterRequest, State, Stop, VERSION};
 use crate::store::{DeltaError, Mode, Outcome};
 
 pub const KEY_MAX: usize = 250;
-/// memcached closes a connection whose command line grows past this without a newline.
-const LINE_MAX: usize = 2048;
+/// arcus-memcached closes a connection whose command line grows past this without a newline
+/// (24 KB: a 16 KB key list and an eflag filter of 100 values fit).
+const LINE_MAX: usize = 24 * 1024;
+/// ... or, past 1 KB without a newline, starts with more than this many spaces.
+const LEADING_SPACES_MAX: usize = 100;
 /// A multi-key get line may be longer; beyond this it is refused too.
 const GET_LINE_MAX: usize = 1 << 20;
 
@@ -128,7 +131,9 @@ pub fn step(conn: &mut Conn, buf: &[u8], state: &State, out: &mut Vec<u8>) -> St
     let multiget = buf.starts_with(b"get ") || buf.starts_with(b"gets ");
     let limit = if multiget { GET_LINE_MAX } else { LINE_MAX };
     let Some(nl) = memchr::memchr(b'\n', &buf[..buf.len().min(limit + 1)]) else {
-        return if buf.len() > limit { Step::Close } else { Step::More(buf.len() + 1) };
+        let spaces = buf.iter().take_while(|&&b| b == b' ').count();
+        let too_spaced = buf.len() > 1024 && spaces > LEADING_SPACES_MAX;
+        return if buf.len() > limit || too_spaced { Step::Close } else { Step::More(buf.len() + 1) };
     };
     let line = &buf[..nl];
     let line = line.strip_suffix(b"\r").unwrap_or(line);
