@@ -208,6 +208,45 @@ impl Btree {
         }
     }
 
+    /// For `bop smget`, the elements of one tree in the range (no offset, at most `count`), or
+    /// why it has none: Ok((elems, start_trimmed, end_trimmed)) where start_trimmed = the range
+    /// starts in trimmed space (the key is reported OUT_OF_RANGE), end_trimmed = it ran on into it.
+    pub fn scan(
+        &self,
+        attr: &Attr,
+        r: &BkeyRange,
+        filter: Option<&Filter>,
+        count: usize,
+    ) -> Result<(Vec<(Bkey, Elem)>, bool, bool), Fail> {
+        self.check_kind(&r.from)?;
+        let mut elems = Vec::new();
+        let mut ran_out = true;
+        let mut any = false;
+        for (k, e) in self.keys_in(r) {
+            any = true;
+            if filter.is_some_and(|f| !f.matches(e.eflag.as_deref())) {
+                continue;
+            }
+            elems.push((k.clone(), e.clone()));
+            if elems.len() >= count {
+                ran_out = false;
+                break;
+            }
+        }
+        let (Some(min), Some(max)) = (self.min(), self.max()) else {
+            return Ok((elems, false, false));
+        };
+        let desc = r.descending();
+        let start = attr.trimmed
+            && match attr.ovfl {
+                Ovfl::SmallestTrim => (!desc && r.from < *min) || (!any && r.to() < min),
+                Ovfl::LargestTrim => (desc && r.from > *max) || (!any && r.to() > max),
+                _ => false,
+            };
+        let end = !start && any && self.overlaps_trimmed(attr, r, ran_out) && !(r.is_single());
+        Ok((elems, start, end))
+    }
+
     /// `bop get` (and `delete` with it): elements of the range passing the filter, skipping
     /// `offset`, at most `count` (0 = all).
     pub fn get(
