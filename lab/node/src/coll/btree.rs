@@ -34,6 +34,15 @@ pub struct Inserted {
     pub trimmed: Option<(Bkey, Elem)>,
 }
 
+/// One tree's part of a `bop smget`.
+pub struct Scan {
+    pub elems: Vec<(Bkey, Elem)>,
+    /// the range starts in trimmed space (the key is reported OUT_OF_RANGE)
+    pub start_trimmed: bool,
+    /// the read ran on into trimmed space (the key is reported trimmed)
+    pub end_trimmed: bool,
+}
+
 /// A read's result: the elements and whether the range reached into trimmed space.
 pub struct Found {
     pub elems: Vec<(Bkey, Elem)>,
@@ -208,16 +217,9 @@ impl Btree {
         }
     }
 
-    /// For `bop smget`, the elements of one tree in the range (no offset, at most `count`), or
-    /// why it has none: Ok((elems, start_trimmed, end_trimmed)) where start_trimmed = the range
-    /// starts in trimmed space (the key is reported OUT_OF_RANGE), end_trimmed = it ran on into it.
-    pub fn scan(
-        &self,
-        attr: &Attr,
-        r: &BkeyRange,
-        filter: Option<&Filter>,
-        count: usize,
-    ) -> Result<(Vec<(Bkey, Elem)>, bool, bool), Fail> {
+    /// For `bop smget`, the elements of one tree in the range (no offset, at most `count`) and
+    /// how the range meets the trimmed space.
+    pub fn scan(&self, attr: &Attr, r: &BkeyRange, filter: Option<&Filter>, count: usize) -> Result<Scan, Fail> {
         self.check_kind(&r.from)?;
         let mut elems = Vec::new();
         let mut ran_out = true;
@@ -234,7 +236,7 @@ impl Btree {
             }
         }
         let (Some(min), Some(max)) = (self.min(), self.max()) else {
-            return Ok((elems, false, false));
+            return Ok(Scan { elems, start_trimmed: false, end_trimmed: false });
         };
         let desc = r.descending();
         let start = attr.trimmed
@@ -244,7 +246,7 @@ impl Btree {
                 _ => false,
             };
         let end = !start && any && self.overlaps_trimmed(attr, r, ran_out) && !(r.is_single());
-        Ok((elems, start, end))
+        Ok(Scan { elems, start_trimmed: start, end_trimmed: end })
     }
 
     /// `bop get` (and `delete` with it): elements of the range passing the filter, skipping

@@ -157,8 +157,8 @@ fn smerge(cmd: &Cmd, req: &Request, mode: u8, r: &mut Reply) {
             if b.len() == 0 {
                 return Ok(Some((Vec::new(), false, false, meta.flags)));
             }
-            let (elems, start, end) = b.scan(&c.attr, &req.range, req.filter.as_ref(), wanted)?;
-            Ok(Some((elems, start, end, meta.flags)))
+            let s = b.scan(&c.attr, &req.range, req.filter.as_ref(), wanted)?;
+            Ok(Some((s.elems, s.start_trimmed, s.end_trimmed, meta.flags)))
         });
         match res {
             Err(Fail::NotFound) => missed.push((i, Missed::NotFound)),
