@@ -298,6 +298,13 @@ fn update(swallow: &mut usize, state: &State, t: &[&[u8]], rest: &[u8], consumed
         return Step::Done(consumed);
     };
     let vlen = vlen as usize;
+    if exptime == -1 {
+        // a sticky item: arcus-memcached 1.15.0 with its default sticky limit refuses it
+        bump(&state.counters.cmd_set);
+        r.error("SERVER_ERROR out of memory storing object");
+        *swallow = vlen + 2;
+        return Step::Done(consumed);
+    }
     if state.store.too_large(key.len(), vlen) {
         bump(&state.counters.cmd_set);
         // drop any old value, as memcached does, then skip the data
