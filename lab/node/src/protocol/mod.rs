@@ -553,8 +553,50 @@ fn config(state: &State, t: &[&[u8]], r: &mut Reply) {
             Some(_) => r.line("CLIENT_ERROR bad value"),
             None => r.line("CLIENT_ERROR bad command line format"),
         },
+        [k, rest @ ..] if rest.len() <= 1 && coll_size_limit(state, k).is_some() => {
+            let Some((name, limit)) = coll_size_limit(state, k) else { return };
+            config_limit(name, limit, rest.first().copied(), r)
+        }
         _ => r.line("CLIENT_ERROR bad command line format"),
     }
+}
+
+/// `config max_<kind>_size` and `config max_element_bytes`: the setting they show or change.
+fn coll_size_limit<'a>(state: &'a State, key: &[u8]) -> Option<(&'static str, &'a std::sync::atomic::AtomicU32)> {
+    let l = &state.coll_limits;
+    Some(match key {
+        b"max_list_size" => ("max_list_size", &l.max_list_size),
+        b"max_set_size" => ("max_set_size", &l.max_set_size),
+        b"max_map_size" => ("max_map_size", &l.max_map_size),
+        b"max_btree_size" => ("max_btree_size", &l.max_btree_size),
+        b"max_element_bytes" => ("max_element_bytes", &l.max_element_bytes),
+        _ => return None,
+    })
+}
+
+/// Shows a collection limit, or sets it as arcus-memcached's engine does: a collection size may
+/// only grow (a negative or too large one means 1000000), element bytes lie in 1 KB..=32 KB.
+fn config_limit(name: &str, limit: &std::sync::atomic::AtomicU32, value: Option<&[u8]>, r: &mut Reply) {
+    use crate::coll::num;
+    let Some(v) = value else {
+        return r.line(&format!("{name} {}\r\nEND", limit.load(Ordering::Relaxed)));
+    };
+    let new = if name == "max_element_bytes" {
+        match num::parse_u32(v) {
+            None => return r.line("CLIENT_ERROR bad command line format"),
+            Some(b) if (1024..=32 * 1024).contains(&b) => b,
+            Some(_) => return r.line("CLIENT_ERROR bad value"),
+        }
+    } else {
+        match num::parse_i32(v) {
+            None => return r.line("CLIENT_ERROR bad command line format"),
+            Some(m) if !(0..=1_000_000).contains(&m) => 1_000_000,
+            Some(m) if m as u32 <= limit.load(Ordering::Relaxed) => return r.line("CLIENT_ERROR bad value"),
+            Some(m) => m as u32,
+        }
+    };
+    limit.store(new, Ordering::Relaxed);
+    r.line("END")
 }
 
 /// The ensemble as the ZooKeeper C client reports it to arcus-memcached: each server's resolved
