@@ -185,7 +185,7 @@ pub fn step(conn: &mut Conn, buf: &[u8], state: &State, out: &mut Vec<u8>) -> St
         b"bop" if n >= 3 => return bop::run(&mut cmd, &mut r),
         b"getattr" if n >= 2 => attr::getattr(&cmd, &mut r),
         b"setattr" if n >= 3 => attr::setattr(&cmd, &mut r),
-        _ => r.raw(state.settings.unknown_reply),
+        _ => r.unknown(state.settings.unknown_reply),
     }
     Step::Done(consumed)
 }
@@ -211,6 +211,13 @@ impl Reply<'_> {
         }
         self.out.extend_from_slice(s.as_bytes());
         self.out.extend_from_slice(b"\r\n");
+    }
+
+    /// The unknown-command reply: a line like the others, so that it also ends a pipeline
+    /// stopped by an error.
+    fn unknown(&mut self, reply: &[u8]) {
+        let text = String::from_utf8_lossy(reply);
+        self.line(text.trim_end_matches("\r\n"))
     }
 
     /// `noreply` or `pipe` as the last token (memcached's set_pipe_noreply_maybe).
