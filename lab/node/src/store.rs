@@ -90,7 +90,7 @@ pub struct StoreStats {
 struct Entry {
     /// key followed by value
     data: Box<[u8]>,
-    klen: u8,
+    klen: u16,
     flags: u32,
     exptime: u32,
     time: u32,
@@ -369,7 +369,7 @@ impl Store {
         }
         let entry = Entry {
             data,
-            klen: key.len() as u8,
+            klen: key.len() as u16,
             flags,
             exptime,
             time: now,
@@ -451,7 +451,7 @@ impl Store {
                     created = true;
                     let entry = Entry {
                         data: key.into(),
-                        klen: key.len() as u8,
+                        klen: key.len() as u16,
                         flags,
                         exptime: self.expiry(exptime),
                         time: now,
@@ -548,7 +548,7 @@ impl Store {
         self.used.fetch_sub(freed, Ordering::Relaxed);
         let entry = Entry {
             data,
-            klen: key.len() as u8,
+            klen: key.len() as u16,
             flags,
             exptime,
             time: now,

@@ -20,7 +20,7 @@ fn exchange(node: &Node, input: &[u8]) -> String {
 #[test]
 fn replies_match_memcached() {
     let node = Node::standalone(&[]);
-    let long = "k".repeat(251);
+    let long = "k".repeat(16001);
     let cases: Vec<(Vec<u8>, &str)> = vec![
         (b"set a 0 0 1\r\nx\r\nget a b\r\n".to_vec(), "STORED\r\nVALUE a 0 1\r\nx\r\nEND\r\n"),
         (b"incr a 1\r\n".to_vec(), "CLIENT_ERROR cannot increment or decrement non-numeric value\r\n"),
@@ -143,7 +143,7 @@ impl Rng {
 
 fn malformed_line(rng: &mut Rng) -> Vec<u8> {
     let key = |rng: &mut Rng| -> String {
-        let len = if rng.below(10) == 0 { 251 + rng.below(100) } else { 1 + rng.below(20) };
+        let len = if rng.below(10) == 0 { 16001 + rng.below(100) } else { 1 + rng.below(20) };
         (0..len).map(|_| (b'a' + rng.below(26) as u8) as char).collect()
     };
     match rng.below(10) {

@@ -18,7 +18,8 @@ use crate::log;
 use crate::state::{bump, ClusterRequest, State, Stop, VERSION};
 use crate::store::{DeltaError, Mode, Outcome};
 
-pub const KEY_MAX: usize = 250;
+/// arcus-memcached 1.15.0's KEY_MAX_LENGTH ("long key support").
+pub const KEY_MAX: usize = 16000;
 /// arcus-memcached closes a connection whose command line grows past this without a newline
 /// (24 KB: a 16 KB key list and an eflag filter of 100 values fit).
 const LINE_MAX: usize = 24 * 1024;
