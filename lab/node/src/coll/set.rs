@@ -20,11 +20,12 @@ impl Set {
     }
 
     pub fn insert(&mut self, _attr: &Attr, limit: usize, value: &[u8]) -> Result<(), Fail> {
-        if self.elems.contains(value) {
-            return Err(Fail::ElementExists);
-        }
+        // a full set answers OVERFLOWED before it looks for the value, as arcus-memcached
         if self.elems.len() >= limit {
             return Err(Fail::Overflowed);
+        }
+        if self.elems.contains(value) {
+            return Err(Fail::ElementExists);
         }
         self.bytes += value.len() + ELEM_OVERHEAD;
         self.elems.insert(value.into());
