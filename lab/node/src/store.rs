@@ -633,8 +633,10 @@ mod tests {
     #[test]
     fn negative_exptime_is_expired_and_cas_checks() {
         let store = Store::new(1 << 20, 1 << 20);
-        store.store(Mode::Set, b"e", 0, -1, b"x");
+        store.store(Mode::Set, b"e", 0, -2, b"x");
         assert!(store.get(b"e", None, |_| ()).is_none());
+        // -1 is sticky: it never expires
+        assert_eq!(store.expiry(-1), STICKY);
         store.store(Mode::Set, b"c", 0, 0, b"x");
         let cas = store.get(b"c", None, |i| i.cas).unwrap();
         assert_eq!(store.store(Mode::Cas(cas + 100), b"c", 0, 0, b"y"), Outcome::Exists);
