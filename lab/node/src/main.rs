@@ -3,6 +3,7 @@
 
 mod cli;
 mod cluster;
+mod coll;
 mod daemon;
 mod limits;
 mod log;
@@ -70,6 +71,7 @@ async fn run(args: cli::Args) -> i32 {
     let state = Arc::new(State {
         store: store::Store::new(args.memory_mb as usize * 1024 * 1024, args.item_size),
         counters: Counters::default(),
+        coll_limits: coll::Limits::default(),
         settings: Settings {
             port: args.port,
             max_conns: args.max_conns as usize,

@@ -83,6 +83,8 @@ pub enum Stop {
 
 pub struct State {
     pub store: Store,
+    /// the collection size limits `config` changes
+    pub coll_limits: crate::coll::Limits,
     pub counters: Counters,
     pub settings: Settings,
     pub verbosity: AtomicU8,

@@ -10,6 +10,8 @@ use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use hashbrown::{DefaultHashBuilder, HashTable};
+
+use crate::coll::CollItem;
 use std::hash::BuildHasher;
 
 /// Relative expiry times above this many seconds are absolute unix times (memcached's rule).
@@ -18,6 +20,8 @@ const REALTIME_MAXDELTA: i64 = 60 * 60 * 24 * 30;
 const ITEM_OVERHEAD: usize = 64;
 const SHARDS: usize = 64;
 const NIL: u32 = u32::MAX;
+/// The expiry of a sticky item (exptime -1): never.
+pub const STICKY: u32 = u32::MAX;
 
 /// Seconds since the unix epoch.
 pub fn now() -> u32 {
@@ -42,12 +46,15 @@ pub enum Outcome {
     Exists,
     NotFound,
     TooLarge,
+    /// the key holds a collection
+    TypeMismatch,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DeltaError {
     NotFound,
     NonNumeric,
+    TypeMismatch,
 }
 
 /// What a reader sees of an item while the shard is locked.
@@ -56,6 +63,19 @@ pub struct ItemRef<'a> {
     pub value: &'a [u8],
     pub flags: u32,
     pub cas: u64,
+}
+
+/// An item as [`Store::with_item`] lends it: flags and exptime to read or change, the value of a
+/// key-value item or the collection.
+pub struct ItemMut<'a> {
+    pub flags: u32,
+    /// absolute unix time; 0 = never, [`STICKY`]
+    pub exptime: u32,
+    pub coll: Option<&'a mut CollItem>,
+    /// the item was made for this call
+    pub created: bool,
+    /// set to remove the item afterwards
+    pub unlink: bool,
 }
 
 #[derive(Default, Clone, Copy)]
@@ -70,13 +90,15 @@ pub struct StoreStats {
 struct Entry {
     /// key followed by value
     data: Box<[u8]>,
-    klen: u8,
+    klen: u16,
     flags: u32,
     exptime: u32,
     time: u32,
     cas: u64,
     prev: u32,
     next: u32,
+    /// a collection item's attributes and elements (its `data` is then the key alone)
+    coll: Option<Box<CollItem>>,
 }
 
 impl Entry {
@@ -87,7 +109,7 @@ impl Entry {
         &self.data[self.klen as usize..]
     }
     fn charge(&self) -> usize {
-        self.data.len() + ITEM_OVERHEAD
+        self.data.len() + ITEM_OVERHEAD + self.coll.as_ref().map_or(0, |c| c.bytes())
     }
 }
 
@@ -218,12 +240,14 @@ impl Store {
         self.limit.load(Ordering::Relaxed)
     }
 
-    /// memcached's realtime(): 0 never expires, negative is already expired, up to 30 days is
-    /// relative, beyond is an absolute unix time.
+    /// memcached's realtime(): 0 never expires, -1 is sticky (never expires, [`STICKY`]), other
+    /// negatives are already expired, up to 30 days is relative, beyond is an absolute unix time.
     pub fn expiry(&self, exptime: i64) -> u32 {
         let now = now() as i64;
         let abs = if exptime == 0 {
             return 0;
+        } else if exptime == -1 {
+            return STICKY;
         } else if exptime < 0 {
             1
         } else if exptime > REALTIME_MAXDELTA {
@@ -235,7 +259,7 @@ impl Store {
         } else {
             now + exptime
         };
-        abs.clamp(1, u32::MAX as i64) as u32
+        abs.clamp(1, STICKY as i64 - 1) as u32
     }
 
     fn shard(&self, key: &[u8]) -> (u64, &Mutex<Shard>) {
@@ -276,6 +300,9 @@ impl Store {
         let Lookup::Live(i) = self.lookup(&mut s, hash, key, now()) else {
             return None;
         };
+        if s.slots[i as usize].coll.is_some() {
+            return None;
+        }
         s.bump(i);
         let e = &mut s.slots[i as usize];
         if let Some(exp) = exp {
@@ -304,6 +331,9 @@ impl Store {
                 self.used.fetch_sub(freed, Ordering::Relaxed);
             }
             return Outcome::TooLarge;
+        }
+        if existing.is_some_and(|i| s.slots[i as usize].coll.is_some()) {
+            return Outcome::TypeMismatch;
         }
         let data: Box<[u8]> = match (mode, existing) {
             (Mode::Add, Some(i)) => {
@@ -337,8 +367,17 @@ impl Store {
             let freed = s.remove(&self.hasher, i);
             self.used.fetch_sub(freed, Ordering::Relaxed);
         }
-        let entry =
-            Entry { data, klen: key.len() as u8, flags, exptime, time: now, cas: self.cas_id(), prev: NIL, next: NIL };
+        let entry = Entry {
+            data,
+            klen: key.len() as u16,
+            flags,
+            exptime,
+            time: now,
+            cas: self.cas_id(),
+            prev: NIL,
+            next: NIL,
+            coll: None,
+        };
         self.link(s, hash, entry);
         Outcome::Stored
     }
@@ -391,6 +430,93 @@ impl Store {
         }
     }
 
+    /// Runs `f` on the live item under `key` with its shard locked (None: no such item). With
+    /// `create`, a missing key first gets a new collection item with these flags and exptime
+    /// (`created` is then set). Afterwards the item's new size is charged, the item is removed if
+    /// `f` set `unlink`, and other items are evicted if the limit is passed.
+    pub fn with_item<R>(
+        &self,
+        key: &[u8],
+        create: Option<(u32, i64, &dyn Fn() -> CollItem)>,
+        f: impl FnOnce(Option<&mut ItemMut<'_>>) -> R,
+    ) -> R {
+        let (hash, shard) = self.shard(key);
+        let now = now();
+        let mut s = shard.lock().unwrap();
+        let mut created = false;
+        let i = match self.lookup(&mut s, hash, key, now) {
+            Lookup::Live(i) => i,
+            Lookup::Missing => match create {
+                Some((flags, exptime, make)) => {
+                    created = true;
+                    let entry = Entry {
+                        data: key.into(),
+                        klen: key.len() as u16,
+                        flags,
+                        exptime: self.expiry(exptime),
+                        time: now,
+                        cas: self.cas_id(),
+                        prev: NIL,
+                        next: NIL,
+                        coll: Some(Box::new(make())),
+                    };
+                    self.total_items.fetch_add(1, Ordering::Relaxed);
+                    let charge = entry.charge();
+                    self.used.fetch_add(charge, Ordering::Relaxed);
+                    s.insert(&self.hasher, hash, entry)
+                }
+                None => return f(None),
+            },
+        };
+        s.bump(i);
+        let e = &mut s.slots[i as usize];
+        let before = e.charge();
+        let mut item =
+            ItemMut { flags: e.flags, exptime: e.exptime, coll: e.coll.as_deref_mut(), created, unlink: false };
+        let r = f(Some(&mut item));
+        let (flags, exptime, unlink) = (item.flags, item.exptime, item.unlink);
+        e.flags = flags;
+        e.exptime = exptime;
+        let after = e.charge();
+        if unlink {
+            let freed = s.remove(&self.hasher, i);
+            self.used.fetch_sub(freed, Ordering::Relaxed);
+            return r;
+        }
+        if after >= before {
+            let used = self.used.fetch_add(after - before, Ordering::Relaxed) + (after - before);
+            if used > self.limit() {
+                self.evict_for(s, hash, i, used);
+            }
+        } else {
+            self.used.fetch_sub(before - after, Ordering::Relaxed);
+        }
+        r
+    }
+
+    fn evict_for(&self, mut s: std::sync::MutexGuard<'_, Shard>, hash: u64, keep: u32, mut used: usize) {
+        let limit = self.limit();
+        while used > limit && s.tail != keep && s.tail != NIL {
+            let t = s.tail;
+            used = self.evict(&mut s, t);
+        }
+        drop(s);
+        let start = (hash as usize) % SHARDS;
+        let mut misses = 0;
+        let mut k = start;
+        while used > limit && misses < SHARDS {
+            k = (k + 1) % SHARDS;
+            match self.shards[k].try_lock() {
+                Ok(mut other) if other.tail != NIL => {
+                    let t = other.tail;
+                    used = self.evict(&mut other, t);
+                    misses = 0;
+                }
+                _ => misses += 1,
+            }
+        }
+    }
+
     pub fn touch(&self, key: &[u8], exptime: i64) -> bool {
         self.get(key, Some(exptime), |_| ()).is_some()
     }
@@ -405,6 +531,9 @@ impl Store {
             return Err(DeltaError::NotFound);
         };
         let e = &s.slots[i as usize];
+        if e.coll.is_some() {
+            return Err(DeltaError::TypeMismatch);
+        }
         let current = parse_counter(e.value()).ok_or(DeltaError::NonNumeric)?;
         let new = if incr { current.wrapping_add(delta) } else { current.saturating_sub(delta) };
         let mut text = new.to_string().into_bytes();
@@ -417,8 +546,17 @@ impl Store {
         let data: Box<[u8]> = [e.key(), &text].concat().into();
         let freed = s.remove(&self.hasher, i);
         self.used.fetch_sub(freed, Ordering::Relaxed);
-        let entry =
-            Entry { data, klen: key.len() as u8, flags, exptime, time: now, cas: self.cas_id(), prev: NIL, next: NIL };
+        let entry = Entry {
+            data,
+            klen: key.len() as u16,
+            flags,
+            exptime,
+            time: now,
+            cas: self.cas_id(),
+            prev: NIL,
+            next: NIL,
+            coll: None,
+        };
         self.link(s, hash, entry);
         Ok(new)
     }
@@ -495,8 +633,10 @@ mod tests {
     #[test]
     fn negative_exptime_is_expired_and_cas_checks() {
         let store = Store::new(1 << 20, 1 << 20);
-        store.store(Mode::Set, b"e", 0, -1, b"x");
+        store.store(Mode::Set, b"e", 0, -2, b"x");
         assert!(store.get(b"e", None, |_| ()).is_none());
+        // -1 is sticky: it never expires
+        assert_eq!(store.expiry(-1), STICKY);
         store.store(Mode::Set, b"c", 0, 0, b"x");
         let cas = store.get(b"c", None, |i| i.cas).unwrap();
         assert_eq!(store.store(Mode::Cas(cas + 100), b"c", 0, 0, b"y"), Outcome::Exists);

@@ -68,7 +68,7 @@ const SEEDS: &[&str] = &[
 const LONGEST_DATA: usize = 4096;
 
 /// Tokens mutations put in: numbers at and past every edge the parser converts to, empty and
-/// control bytes, keys at and past the 250-byte limit, fresh keys, keywords in the wrong place.
+/// control bytes, keys at and past the 16000-byte limit, fresh keys, keywords in the wrong place.
 fn interesting(rng: &mut Rng) -> Vec<u8> {
     const WORDS: &[&str] = &[
         "",
@@ -99,8 +99,8 @@ fn interesting(rng: &mut Rng) -> Vec<u8> {
         "é",
     ];
     match rng.usize(..8) {
-        0 => vec![b'k'; 250],
-        1 => vec![b'k'; 251 + rng.usize(..50)],
+        0 => vec![b'k'; 16000],
+        1 => vec![b'k'; 16001 + rng.usize(..50)],
         2 | 3 => fresh_key(rng),
         _ => pick(rng, WORDS).as_bytes().to_vec(),
     }
@@ -159,7 +159,7 @@ fn mutate(rng: &mut Rng, line: &mut Vec<u8>) {
 /// One request: a fifth random bytes, the rest a seed with one to four mutations, ended by
 /// CRLF (or a bare LF); then, if it is a storage command, a data block of the length it declares
 /// (one in eight of another length). Lines that would rightly end the run or the connection are
-/// turned into others: `shutdown` stops the node, `quit` and a line past memcached's 2048 bytes
+/// turned into others: `shutdown` stops the node, `quit` and a line past arcus-memcached's 24 KB
 /// close the connection (both are tested in protocol.rs), and every line sent must reach the
 /// parser. Returns the bytes and whether the batch must end after them (a declared length past
 /// [`LONGEST_DATA`]).

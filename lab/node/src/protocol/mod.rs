@@ -4,13 +4,27 @@
 use std::io::Write;
 use std::sync::atomic::Ordering;
 
+mod attr;
+mod bop;
+mod bop_multi;
+mod elems;
+mod lop;
+mod mop;
+mod sop;
+
+pub(crate) use elems::Cmd;
+
 use crate::log;
 use crate::state::{bump, ClusterRequest, State, Stop, VERSION};
 use crate::store::{DeltaError, Mode, Outcome};
 
-pub const KEY_MAX: usize = 250;
-/// memcached closes a connection whose command line grows past this without a newline.
-const LINE_MAX: usize = 2048;
+/// arcus-memcached 1.15.0's KEY_MAX_LENGTH ("long key support").
+pub const KEY_MAX: usize = 16000;
+/// arcus-memcached closes a connection whose command line grows past this without a newline
+/// (24 KB: a 16 KB key list and an eflag filter of 100 values fit).
+const LINE_MAX: usize = 24 * 1024;
+/// ... or, past 1 KB without a newline, starts with more than this many spaces.
+const LEADING_SPACES_MAX: usize = 100;
 /// A multi-key get line may be longer; beyond this it is refused too.
 const GET_LINE_MAX: usize = 1 << 20;
 
@@ -32,6 +46,72 @@ pub enum Step {
 pub struct Conn {
     /// bytes of a refused value still to skip
     swallow: usize,
+    pipe: Pipe,
+}
+
+/// Most commands one pipeline answers (ch09).
+const PIPE_MAX: usize = 500;
+
+#[derive(Default, Clone, Copy, PartialEq, Eq, Debug)]
+enum PipeState {
+    #[default]
+    Off,
+    On,
+    /// more than [`PIPE_MAX`] commands
+    CountOverflow,
+    /// a CLIENT_ERROR, SERVER_ERROR or ERROR stopped it
+    BadError,
+}
+
+/// A pipeline of `pipe` commands (ch09): their reply lines are kept and sent as one
+/// `RESPONSE <n>` block after the last command, the one without `pipe`.
+#[derive(Default)]
+struct Pipe {
+    state: PipeState,
+    count: usize,
+    lines: Vec<u8>,
+}
+
+impl Pipe {
+    /// Keeps a reply line; true when the pipeline must stop here (and its block go out).
+    fn save(&mut self, line: &str, noreply: bool) -> bool {
+        if self.state != PipeState::On {
+            // a reply while an error is pending: the pipeline was cut short, start over
+            *self = Pipe::default();
+            return false;
+        }
+        self.lines.extend_from_slice(line.as_bytes());
+        self.lines.extend_from_slice(b"\r\n");
+        self.count += 1;
+        if line.starts_with("CLIENT_ERROR") || line.starts_with("SERVER_ERROR") || line.starts_with("ERROR") {
+            self.state = PipeState::BadError;
+            return true;
+        }
+        if self.count >= PIPE_MAX && noreply {
+            self.state = PipeState::CountOverflow;
+            return true;
+        }
+        false
+    }
+
+    /// Writes the block; `last` = the command without `pipe` ended it.
+    fn done(&mut self, last: bool, out: &mut Vec<u8>) {
+        let _ = write!(out, "RESPONSE {}\r\n", self.count);
+        out.extend_from_slice(&self.lines);
+        match self.state {
+            PipeState::On => {
+                out.extend_from_slice(b"END\r\n");
+                *self = Pipe::default();
+                return;
+            }
+            PipeState::CountOverflow => out.extend_from_slice(b"PIPE_ERROR command overflow\r\n"),
+            _ => out.extend_from_slice(b"PIPE_ERROR bad error\r\n"),
+        }
+        self.lines.clear();
+        if last {
+            *self = Pipe::default();
+        }
+    }
 }
 
 fn is(t: &[u8], s: &str) -> bool {
@@ -52,27 +132,31 @@ pub fn step(conn: &mut Conn, buf: &[u8], state: &State, out: &mut Vec<u8>) -> St
     let multiget = buf.starts_with(b"get ") || buf.starts_with(b"gets ");
     let limit = if multiget { GET_LINE_MAX } else { LINE_MAX };
     let Some(nl) = memchr::memchr(b'\n', &buf[..buf.len().min(limit + 1)]) else {
-        return if buf.len() > limit { Step::Close } else { Step::More(buf.len() + 1) };
+        let spaces = buf.iter().take_while(|&&b| b == b' ').count();
+        let too_spaced = buf.len() > 1024 && spaces > LEADING_SPACES_MAX;
+        return if buf.len() > limit || too_spaced { Step::Close } else { Step::More(buf.len() + 1) };
     };
     let line = &buf[..nl];
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     let tokens: smallvec::SmallVec<[&[u8]; 8]> = line.split(|&b| b == b' ').filter(|t| !t.is_empty()).collect();
     let consumed = nl + 1;
-    let cmd = tokens.first().copied().unwrap_or(b"");
+    let verb = tokens.first().copied().unwrap_or(b"");
     let n = tokens.len();
-    let mut r = Reply { out, noreply: false };
-    match cmd {
-        b"get" | b"gets" if n >= 2 => get(state, &tokens[1..], None, cmd == b"gets", &mut r),
+    let Conn { swallow, pipe } = conn;
+    let mut r = Reply { out, noreply: false, pipe };
+    let mut cmd = Cmd { state, tokens: &tokens, rest: &buf[consumed..], consumed, swallow };
+    match verb {
+        b"get" | b"gets" if n >= 2 => get(state, &tokens[1..], None, verb == b"gets", &mut r),
         b"gat" | b"gats" if n >= 2 => match num::<i64>(tokens[1]) {
-            Some(exp) => get(state, &tokens[2..], Some(exp), cmd == b"gats", &mut r),
+            Some(exp) => get(state, &tokens[2..], Some(exp), verb == b"gats", &mut r),
             None => r.line("CLIENT_ERROR invalid exptime argument"),
         },
         b"set" | b"add" | b"replace" | b"append" | b"prepend" if n == 5 || n == 6 => {
-            return update(conn, state, &tokens, &buf[consumed..], consumed, &mut r);
+            return update(cmd.swallow, state, &tokens, &buf[consumed..], consumed, &mut r);
         }
-        b"cas" if n == 6 || n == 7 => return update(conn, state, &tokens, &buf[consumed..], consumed, &mut r),
+        b"cas" if n == 6 || n == 7 => return update(cmd.swallow, state, &tokens, &buf[consumed..], consumed, &mut r),
         b"delete" if (2..=4).contains(&n) => delete(state, &tokens, &mut r),
-        b"incr" | b"decr" if n == 3 || n == 4 => delta(state, &tokens, cmd == b"incr", &mut r),
+        b"incr" | b"decr" if n == 3 || n == 4 => delta(state, &tokens, verb == b"incr", &mut r),
         b"touch" if n == 3 || n == 4 => touch(state, &tokens, &mut r),
         b"flush_all" if n <= 3 => flush_all(state, &tokens, &mut r),
         b"version" if n == 1 => r.line(&format!("VERSION {VERSION}")),
@@ -96,22 +180,75 @@ pub fn step(conn: &mut Conn, buf: &[u8], state: &State, out: &mut Vec<u8>) -> St
             }
         }
         b"shutdown" if n <= 2 => shutdown(state, &tokens[1..], &mut r),
-        _ => r.raw(state.settings.unknown_reply),
+        b"lop" if n >= 3 => return lop::run(&mut cmd, &mut r),
+        b"sop" if n >= 3 => return sop::run(&mut cmd, &mut r),
+        b"mop" if n >= 3 => return mop::run(&mut cmd, &mut r),
+        b"bop" if n >= 3 => return bop::run(&mut cmd, &mut r),
+        b"getattr" if n >= 2 => attr::getattr(&cmd, &mut r),
+        b"setattr" if n >= 3 => attr::setattr(&cmd, &mut r),
+        _ => r.unknown(state.settings.unknown_reply),
     }
     Step::Done(consumed)
 }
 
-struct Reply<'a> {
+pub(crate) struct Reply<'a> {
     out: &'a mut Vec<u8>,
     noreply: bool,
+    pipe: &'a mut Pipe,
 }
 
 impl Reply<'_> {
+    /// One reply line, as memcached's out_string: kept for a pipeline, dropped for noreply.
     fn line(&mut self, s: &str) {
-        if !self.noreply {
-            self.out.extend_from_slice(s.as_bytes());
-            self.out.extend_from_slice(b"\r\n");
+        let asked_noreply = self.noreply;
+        if self.pipe.state != PipeState::Off && self.pipe.save(s, self.noreply) {
+            self.noreply = false;
         }
+        if self.noreply {
+            return;
+        }
+        if self.pipe.state != PipeState::Off {
+            return self.pipe.done(!asked_noreply, self.out);
+        }
+        self.out.extend_from_slice(s.as_bytes());
+        self.out.extend_from_slice(b"\r\n");
+    }
+
+    /// The unknown-command reply: a line like the others, so that it also ends a pipeline
+    /// stopped by an error.
+    fn unknown(&mut self, reply: &[u8]) {
+        let text = String::from_utf8_lossy(reply);
+        self.line(text.trim_end_matches("\r\n"))
+    }
+
+    /// `noreply` or `pipe` as the last token (memcached's set_pipe_noreply_maybe).
+    fn pipe_or_noreply(&mut self, last: &[u8]) {
+        self.noreply = matches!(last, b"noreply" | b"pipe");
+        if last == b"pipe" && self.pipe.state == PipeState::Off {
+            self.pipe.state = PipeState::On;
+        }
+    }
+
+    /// `pipe` as the last token only (set_pipe_maybe).
+    fn pipe_only(&mut self, last: &[u8]) {
+        self.noreply = last == b"pipe";
+        if self.noreply && self.pipe.state == PipeState::Off {
+            self.pipe.state = PipeState::On;
+        }
+    }
+
+    /// False when a pipeline stopped by an error is still being skipped: the command is not
+    /// run (check_and_handle_pipe_state).
+    fn pipe_may_run(&mut self) -> bool {
+        if matches!(self.pipe.state, PipeState::Off | PipeState::On) {
+            return true;
+        }
+        if self.noreply {
+            self.noreply = false;
+        } else {
+            *self.pipe = Pipe::default();
+        }
+        false
     }
     fn raw(&mut self, b: &[u8]) {
         if !self.noreply {
@@ -154,7 +291,7 @@ fn get(state: &State, keys: &[&[u8]], touch: Option<i64>, cas: bool, r: &mut Rep
     r.out.extend_from_slice(b"END\r\n");
 }
 
-fn update(conn: &mut Conn, state: &State, t: &[&[u8]], rest: &[u8], consumed: usize, r: &mut Reply) -> Step {
+fn update(swallow: &mut usize, state: &State, t: &[&[u8]], rest: &[u8], consumed: usize, r: &mut Reply) -> Step {
     let is_cas = t[0] == b"cas";
     let argc = if is_cas { 6 } else { 5 };
     r.noreply = t.len() == argc + 1 && is(t[argc], "noreply");
@@ -169,12 +306,19 @@ fn update(conn: &mut Conn, state: &State, t: &[&[u8]], rest: &[u8], consumed: us
         return Step::Done(consumed);
     };
     let vlen = vlen as usize;
+    if exptime == -1 {
+        // a sticky item: arcus-memcached 1.15.0 with its default sticky limit refuses it
+        bump(&state.counters.cmd_set);
+        r.error("SERVER_ERROR out of memory storing object");
+        *swallow = vlen + 2;
+        return Step::Done(consumed);
+    }
     if state.store.too_large(key.len(), vlen) {
         bump(&state.counters.cmd_set);
         // drop any old value, as memcached does, then skip the data
         state.store.delete(key);
         r.error("SERVER_ERROR object too large for cache");
-        conn.swallow = vlen + 2;
+        *swallow = vlen + 2;
         return Step::Done(consumed);
     }
     if rest.len() < vlen + 2 {
@@ -208,6 +352,7 @@ fn update(conn: &mut Conn, state: &State, t: &[&[u8]], rest: &[u8], consumed: us
         Outcome::Exists => r.line("EXISTS"),
         Outcome::NotFound => r.line("NOT_FOUND"),
         Outcome::TooLarge => r.error("SERVER_ERROR object too large for cache"),
+        Outcome::TypeMismatch => r.line("TYPE_MISMATCH"),
     }
     Step::Done(total)
 }
@@ -254,6 +399,7 @@ fn delta(state: &State, t: &[&[u8]], incr: bool, r: &mut Reply) {
             r.line("NOT_FOUND")
         }
         Err(DeltaError::NonNumeric) => r.line("CLIENT_ERROR cannot increment or decrement non-numeric value"),
+        Err(DeltaError::TypeMismatch) => r.line("TYPE_MISMATCH"),
     }
 }
 
@@ -415,8 +561,50 @@ fn config(state: &State, t: &[&[u8]], r: &mut Reply) {
             Some(_) => r.line("CLIENT_ERROR bad value"),
             None => r.line("CLIENT_ERROR bad command line format"),
         },
+        [k, rest @ ..] if rest.len() <= 1 && coll_size_limit(state, k).is_some() => {
+            let Some((name, limit)) = coll_size_limit(state, k) else { return };
+            config_limit(name, limit, rest.first().copied(), r)
+        }
         _ => r.line("CLIENT_ERROR bad command line format"),
     }
+}
+
+/// `config max_<kind>_size` and `config max_element_bytes`: the setting they show or change.
+fn coll_size_limit<'a>(state: &'a State, key: &[u8]) -> Option<(&'static str, &'a std::sync::atomic::AtomicU32)> {
+    let l = &state.coll_limits;
+    Some(match key {
+        b"max_list_size" => ("max_list_size", &l.max_list_size),
+        b"max_set_size" => ("max_set_size", &l.max_set_size),
+        b"max_map_size" => ("max_map_size", &l.max_map_size),
+        b"max_btree_size" => ("max_btree_size", &l.max_btree_size),
+        b"max_element_bytes" => ("max_element_bytes", &l.max_element_bytes),
+        _ => return None,
+    })
+}
+
+/// Shows a collection limit, or sets it as arcus-memcached's engine does: a collection size may
+/// only grow (a negative or too large one means 1000000), element bytes lie in 1 KB..=32 KB.
+fn config_limit(name: &str, limit: &std::sync::atomic::AtomicU32, value: Option<&[u8]>, r: &mut Reply) {
+    use crate::coll::num;
+    let Some(v) = value else {
+        return r.line(&format!("{name} {}\r\nEND", limit.load(Ordering::Relaxed)));
+    };
+    let new = if name == "max_element_bytes" {
+        match num::parse_u32(v) {
+            None => return r.line("CLIENT_ERROR bad command line format"),
+            Some(b) if (1024..=32 * 1024).contains(&b) => b,
+            Some(_) => return r.line("CLIENT_ERROR bad value"),
+        }
+    } else {
+        match num::parse_i32(v) {
+            None => return r.line("CLIENT_ERROR bad command line format"),
+            Some(m) if !(0..=1_000_000).contains(&m) => 1_000_000,
+            Some(m) if m as u32 <= limit.load(Ordering::Relaxed) => return r.line("CLIENT_ERROR bad value"),
+            Some(m) => m as u32,
+        }
+    };
+    limit.store(new, Ordering::Relaxed);
+    r.line("END")
 }
 
 /// The ensemble as the ZooKeeper C client reports it to arcus-memcached: each server's resolved
