@@ -4,14 +4,16 @@
 //! of `--span` consecutive elements at random places, pipelined over a few connections; prints
 //! ops/s per node and writes `target/arcus-lab/bench/btree.json`.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
+
+use crate::local_node::LocalNode;
 
 const KEY: &str = "bench:btree";
 const VALUE: &[u8] = b"elem-val";
@@ -38,19 +40,6 @@ pub struct BenchBtreeArgs {
     depth: usize,
 }
 
-struct Node {
-    name: String,
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 pub async fn run(args: BenchBtreeArgs) -> Result<()> {
     tokio::task::spawn_blocking(move || bench(&args)).await.context("the benchmark thread")?
 }
@@ -66,15 +55,18 @@ fn bench(args: &BenchBtreeArgs) -> Result<()> {
     if !status.success() {
         bail!("cargo build --release -p arcus-node failed");
     }
-    let mut nodes = vec![start("reference", &arcus_lab::paths::target_dir().join("release/memcached"), &[], None)?];
+    let flags = ["-t", "4", "-m", "1024"].map(String::from);
+    let reference = arcus_lab::paths::target_dir().join("release/memcached");
+    let mut nodes = vec![LocalNode::start("reference", &reference, &flags, None)?];
     if let Some(prefix) = &args.arcus {
         let lib = prefix.join("lib");
         let engine = lib.join("default_engine.so");
         if !engine.exists() {
             bail!("{} is not an arcus-memcached install prefix: it has no lib/default_engine.so", prefix.display());
         }
-        let engine = engine.display().to_string();
-        nodes.push(start("arcus-memcached", &prefix.join("bin/memcached"), &["-E", &engine], Some(&lib))?);
+        let mut real_flags = vec!["-E".to_string(), engine.display().to_string()];
+        real_flags.extend(flags.iter().cloned());
+        nodes.push(LocalNode::start("arcus-memcached", &prefix.join("bin/memcached"), &real_flags, Some(&lib))?);
     }
     let mut rows = Vec::new();
     println!("{:<18} {:>12} {:>14} {:>14}", "node", "fill s", "bop insert/s", "bop get/s");
@@ -87,7 +79,7 @@ fn bench(args: &BenchBtreeArgs) -> Result<()> {
                 println!("{:<18} {:>12.1} {:>14.0} {:>14.0}", node.name, fill, insert, get);
                 rows.push(serde_json::json!({
                     "node": node.name, "fill_seconds": fill, "bop_insert_per_sec": insert, "bop_get_per_sec": get,
-                    "peak_rss_kib": vm_hwm_kib(node.child.id()),
+                    "peak_rss_kib": node.peak_rss_kib(),
                 }));
             }
             // one node's failure is a row of the table: the other node's figures still count
@@ -110,47 +102,13 @@ fn bench(args: &BenchBtreeArgs) -> Result<()> {
 }
 
 /// Fill seconds, `bop insert`/s and `bop get`/s on one node.
-fn measure_node(node: &Node, args: &BenchBtreeArgs) -> Result<(f64, f64, f64)> {
+fn measure_node(node: &LocalNode, args: &BenchBtreeArgs) -> Result<(f64, f64, f64)> {
     let fill = Instant::now();
     prepare(node.port, args).context("fill the b+tree")?;
     let fill = fill.elapsed().as_secs_f64();
     let insert = measure(node.port, args, Op::Insert).context("bop insert")?;
     let get = measure(node.port, args, Op::Get).context("bop get")?;
     Ok((fill, insert, get))
-}
-
-fn start(name: &str, bin: &Path, extra: &[&str], lib: Option<&Path>) -> Result<Node> {
-    let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let mut cmd = Command::new(bin);
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } == 0 {
-        cmd.args(["-u", "nobody"]);
-    }
-    if let Some(lib) = lib {
-        cmd.env("LD_LIBRARY_PATH", lib);
-    }
-    cmd.args(extra)
-        .args(["-l", "127.0.0.1", "-U", "0", "-p", &port.to_string(), "-t", "4", "-m", "1024"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    let child = cmd.spawn().with_context(|| format!("start {}", bin.display()))?;
-    let node = Node { name: name.to_string(), child, port };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !answers(port) {
-        if Instant::now() > deadline {
-            bail!("the {name} node did not answer `version` on port {port} within 10 s");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Ok(node)
-}
-
-fn answers(port: u16) -> bool {
-    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else { return false };
-    let _ = s.set_read_timeout(Some(Duration::from_secs(1)));
-    let mut buf = [0u8; 64];
-    s.write_all(b"version\r\n").is_ok() && s.read(&mut buf).is_ok_and(|n| buf[..n].starts_with(b"VERSION"))
 }
 
 struct Conn {
@@ -285,9 +243,4 @@ fn read_reply(conn: &mut Conn, op: Op, span: u64) -> Result<()> {
         }
         _ => bail!("unexpected reply {first:?}"),
     }
-}
-
-fn vm_hwm_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()
 }

@@ -101,13 +101,7 @@ pub async fn run(args: BenchClientArgs) -> Result<ExitCode> {
 
 /// One run of a story; its client.json's figures (a failed run is a row too, with what it has).
 async fn cost(scenario: &scenario::Scenario, flavour: Flavour) -> Result<Cost> {
-    let options = RunOptions {
-        snapshots: paths::snapshots_dir(),
-        timing: Timing::Fast,
-        flavour,
-        keep_on_failure: false,
-        compare_snapshots: false,
-    };
+    let options = RunOptions::reporting(flavour);
     let (outcome, run_dir) = match scenario::run(scenario, &options).await {
         Err(e) if Interrupted::in_chain(&e).is_some() => return Err(e),
         Ok(report) => ("passed".to_string(), Some(report.run_dir)),

@@ -2,14 +2,13 @@
 //! memcached started with the same -t, -c and -m, runs alternating; prints ops/s of each, the
 //! ratio and both processes' peak RSS, and writes them to `target/arcus-lab/bench/node.json`.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
+
+use crate::local_node::LocalNode;
 
 const DEBIAN_MEMCACHED: &str = "/usr/bin/memcached";
 
@@ -40,16 +39,9 @@ pub struct BenchNodeArgs {
 
 struct Server {
     name: &'static str,
-    child: Child,
+    node: LocalNode,
     port: u16,
     tps: Vec<f64>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 pub async fn run(args: BenchNodeArgs) -> Result<()> {
@@ -90,7 +82,7 @@ fn bench(args: &BenchNodeArgs) -> Result<()> {
         }
     }
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
-    let peak = |s: &Server| vm_hwm_kib(s.child.id()).unwrap_or(0);
+    let peak = |s: &Server| s.node.peak_rss_kib().unwrap_or(0);
     let (debian, reference) = (&servers[0], &servers[1]);
     let ratio = mean(&reference.tps) / mean(&debian.tps);
     println!("{:<26} {:>12} {:>14}", "server", "ops/s (mean)", "peak RSS MiB");
@@ -116,34 +108,10 @@ fn bench(args: &BenchNodeArgs) -> Result<()> {
 }
 
 fn start(name: &'static str, bin: &Path, args: &BenchNodeArgs) -> Result<Server> {
-    let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let mut cmd = Command::new(bin);
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } == 0 {
-        cmd.args(["-u", "nobody"]);
-    }
-    cmd.args(["-l", "127.0.0.1", "-U", "0", "-p", &port.to_string()])
-        .args(["-t", &args.threads.to_string(), "-c", &args.conns.to_string(), "-m", &args.memory.to_string()])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    let child = cmd.spawn().with_context(|| format!("start {}", bin.display()))?;
-    let server = Server { name, child, port, tps: Vec::new() };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !answers(port) {
-        if Instant::now() > deadline {
-            bail!("{name} did not answer `version` on port {port} within 10 s");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Ok(server)
-}
-
-fn answers(port: u16) -> bool {
-    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else { return false };
-    let _ = s.set_read_timeout(Some(Duration::from_secs(1)));
-    let mut buf = [0u8; 64];
-    s.write_all(b"version\r\n").is_ok() && s.read(&mut buf).is_ok_and(|n| buf[..n].starts_with(b"VERSION"))
+    let flags = ["-t", &args.threads.to_string(), "-c", &args.conns.to_string(), "-m", &args.memory.to_string()]
+        .map(String::from);
+    let node = LocalNode::start(name, bin, &flags, None)?;
+    Ok(Server { name, port: node.port, node, tps: Vec::new() })
 }
 
 /// One memcaslap run; returns the TPS of its final "Run time" line.
@@ -160,9 +128,4 @@ fn memcaslap(port: u16, args: &BenchNodeArgs) -> Result<f64> {
         .with_context(|| format!("no `Run time` line in memcaslap's output:\n{text}"))?;
     let tps = line.split("TPS:").nth(1).and_then(|t| t.split_whitespace().next()).and_then(|t| t.parse().ok());
     tps.with_context(|| format!("no TPS in {line:?}"))
-}
-
-fn vm_hwm_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()
 }

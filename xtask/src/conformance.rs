@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use arcus_lab::interrupt::Interrupted;
 use arcus_lab::scenario::{self, Policy, RunOptions, Snapshots, TakenSnapshot, Verdict};
-use arcus_lab::{paths, Engine, Flavour, Progress, Timing};
+use arcus_lab::{paths, Engine, Flavour, Progress};
 use clap::Args;
 use serde::Serialize;
 
@@ -78,13 +78,7 @@ pub async fn run(args: ConformanceArgs) -> Result<ExitCode> {
 
 /// One run; a failed step is part of the report, a signal ends the whole command.
 async fn run_one(scenario: &scenario::Scenario, flavour: Flavour) -> Result<FlavourRun> {
-    let options = RunOptions {
-        snapshots: paths::snapshots_dir(),
-        timing: Timing::Fast,
-        flavour,
-        keep_on_failure: false,
-        compare_snapshots: false,
-    };
+    let options = RunOptions::reporting(flavour);
     let started = std::time::Instant::now();
     Ok(match scenario::run(scenario, &options).await {
         Err(e) if Interrupted::in_chain(&e).is_some() => return Err(e),

@@ -17,6 +17,7 @@ mod flavour_args;
 mod image_args;
 mod lab;
 mod lab_view;
+mod local_node;
 mod snapshots;
 mod test;
 

@@ -41,6 +41,21 @@ pub struct RunOptions {
     pub compare_snapshots: bool,
 }
 
+impl RunOptions {
+    /// A run whose snapshots are returned rather than compared, with the stock snapshots and the
+    /// `fast` profile, torn down even when a step fails: what the commands that run every
+    /// scenario once per flavour and report (`conformance`, `bench client`) need.
+    pub fn reporting(flavour: Flavour) -> RunOptions {
+        RunOptions {
+            snapshots: crate::paths::snapshots_dir(),
+            timing: Timing::Fast,
+            flavour,
+            keep_on_failure: false,
+            compare_snapshots: false,
+        }
+    }
+}
+
 /// A passed run.
 #[derive(Debug)]
 pub struct RunReport {
