@@ -199,9 +199,15 @@ fn smerge(cmd: &Cmd, req: &Request, mode: u8, r: &mut Reply) {
     let mut used = vec![0usize; keys.len()];
     let (mut skipped, mut duplicated) = (0, false);
     let mut prev: Option<&Bkey> = None;
-    // the old interface stops where a trimmed tree ran out (what follows may be incomplete)
+    // the old interface stops before the first element past the end of a trimmed tree whose
+    // elements it took all of (what follows may be incomplete); elements of the same bkey still come
     let mut cut = false;
+    let past = |bkey: &Bkey, end: &Bkey| if desc { bkey < end } else { bkey > end };
     for h in &hits {
+        if mode == 0 && trims.iter().any(|(i, end, n)| used[*i] >= *n && past(&h.0, end)) {
+            cut = true;
+            break;
+        }
         let dup = prev == Some(&h.0);
         prev = Some(&h.0);
         used[h.1] += 1;
@@ -217,10 +223,6 @@ fn smerge(cmd: &Cmd, req: &Request, mode: u8, r: &mut Reply) {
         }
         out.push(h);
         if out.len() >= req.count {
-            break;
-        }
-        if mode == 0 && trims.iter().any(|(i, _, n)| *i == h.1 && used[*i] >= *n) {
-            cut = true;
             break;
         }
     }
