@@ -1,7 +1,7 @@
 //! `cargo xtask bench btree`: b+tree operations on a large b+tree, on the reference node (release
 //! build) and, with `--arcus PREFIX`, on a real arcus-memcached, both on loopback: fills one
-//! b+tree with `--elements` elements, then measures `bop insert` of new elements and `bop get`
-//! of `--span` consecutive elements at random places, pipelined over a few connections; prints
+//! b+tree with `--elements` elements, then measures `bop get` of `--span` consecutive elements
+//! at random places and `bop insert` of new elements (growing the tree, never past its maxcount), pipelined over a few connections; prints
 //! ops/s per node and writes `target/arcus-lab/bench/btree.json`.
 
 use std::io::{BufRead, BufReader, Write};
@@ -17,6 +17,8 @@ use crate::local_node::LocalNode;
 
 const KEY: &str = "bench:btree";
 const VALUE: &[u8] = b"elem-val";
+/// The tree's maxcount (and the node's max_btree_size): the most Arcus allows.
+const MAXCOUNT: u64 = 1_000_000;
 
 #[derive(Args, Debug)]
 pub struct BenchBtreeArgs {
@@ -106,8 +108,9 @@ fn measure_node(node: &LocalNode, args: &BenchBtreeArgs) -> Result<(f64, f64, f6
     let fill = Instant::now();
     prepare(node.port, args).context("fill the b+tree")?;
     let fill = fill.elapsed().as_secs_f64();
-    let insert = measure(node.port, args, Op::Insert).context("bop insert")?;
+    // gets first, on a tree of exactly `elements`; the inserts then grow it (up to its maxcount)
     let get = measure(node.port, args, Op::Get).context("bop get")?;
+    let insert = measure(node.port, args, Op::Insert).context("bop insert")?;
     Ok((fill, insert, get))
 }
 
@@ -149,8 +152,8 @@ impl Conn {
 fn prepare(port: u16, args: &BenchBtreeArgs) -> Result<()> {
     let mut conn = Conn::open(port)?;
     conn.single("flush_all\r\n", &["OK"])?;
-    conn.single("config max_btree_size 1000000\r\n", &["END"])?;
-    conn.single("bop create bench:btree 0 0 1000000\r\n", &["CREATED"])?;
+    conn.single(&format!("config max_btree_size {MAXCOUNT}\r\n"), &["END"])?;
+    conn.single(&format!("bop create {KEY} 0 0 {MAXCOUNT}\r\n"), &["CREATED"])?;
     let mut bkey = 0;
     while bkey < args.elements {
         let batch = (args.elements - bkey).min(1000);
@@ -191,7 +194,9 @@ fn measure(port: u16, args: &BenchBtreeArgs, op: Op) -> Result<f64> {
                 // inserted bkeys: above the filled ones, each worker its own residue class
                 let mut next = elements + worker as u64;
                 let mut done = 0;
-                while Instant::now() < until {
+                // never past the tree's maxcount, where smallest_trim would trim the filled bkeys
+                let quota = (MAXCOUNT - elements) / conns;
+                while Instant::now() < until && (matches!(op, Op::Get) || done + depth as u64 <= quota) {
                     let mut out = Vec::new();
                     for _ in 0..depth {
                         match op {
