@@ -315,9 +315,10 @@ fn update(swallow: &mut usize, state: &State, t: &[&[u8]], rest: &[u8], consumed
     }
     if state.store.too_large(key.len(), vlen) {
         bump(&state.counters.cmd_set);
-        // drop any old value, as memcached does, then skip the data
+        // drop any old value, as memcached does, then skip the data; Arcus 1.15.0 says
+        // CLIENT_ERROR here (getset.t), where memcached says SERVER_ERROR
         state.store.delete(key);
-        r.error("SERVER_ERROR object too large for cache");
+        r.error("CLIENT_ERROR object too large for cache");
         *swallow = vlen + 2;
         return Step::Done(consumed);
     }
