@@ -189,3 +189,36 @@ pub(crate) fn split_names(data: &[u8], count: usize, max_len: usize, commas: boo
 pub(crate) fn vlen_of(t: &[u8]) -> Option<usize> {
     crate::coll::num::parse_i32(t).filter(|v| (0..=i32::MAX - 2).contains(v)).map(|v| v as usize)
 }
+
+/// A get's optional last word: `delete` the elements read, or also `drop` the collection they
+/// leave empty; `(delete, drop)`, None for another word.
+pub(crate) fn delete_or_drop(word: Option<&[u8]>) -> Option<(bool, bool)> {
+    match word {
+        None => Some((false, false)),
+        Some(b"delete") => Some((true, false)),
+        Some(b"drop") => Some((true, true)),
+        Some(_) => None,
+    }
+}
+
+/// What a list's or a set's get read: the values, the item's flags, whether it dropped the item.
+pub(crate) type ValuesRead<V> = (Vec<V>, u32, bool);
+
+/// The reply of a list's or a set's get: `VALUE <flags> <count>`, the values, then `END` (or
+/// `DELETED`, `DELETED_DROPPED` when the get deleted them), or the failure's line.
+pub(crate) fn values_reply<V: AsRef<[u8]>, X>(r: &mut Reply, got: Result<(ValuesRead<V>, X), Fail>, delete: bool) {
+    match got {
+        Ok(((values, flags, dropped), _)) => {
+            let _ = std::io::Write::write_fmt(r.out, format_args!("VALUE {flags} {}\r\n", values.len()));
+            for v in &values {
+                write_value(r.out, v.as_ref());
+            }
+            r.line(match (delete, dropped) {
+                (false, _) => "END",
+                (true, false) => "DELETED",
+                (true, true) => "DELETED_DROPPED",
+            });
+        }
+        Err(f) => r.line(f.reply()),
+    }
+}

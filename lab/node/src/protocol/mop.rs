@@ -5,7 +5,7 @@ use std::io::Write;
 use crate::coll::map::MAX_FIELD_LEN;
 use crate::coll::{num, Elems, Fail, Kind};
 
-use super::elems::{create, create_tail, split_names, vlen_of, Cmd, Data, BAD_FORMAT};
+use super::elems::{create, create_tail, delete_or_drop, split_names, vlen_of, Cmd, Data, BAD_FORMAT};
 use super::{Reply, Step, KEY_MAX};
 
 /// `<lenfields> <numfields>`: Err(Some(len)) = a bad value whose field list is skipped,
@@ -137,14 +137,9 @@ pub(crate) fn run(cmd: &mut Cmd, r: &mut Reply) -> Step {
                 Ok(lc) => lc,
                 Err(skip) => return bad_counts(cmd, skip, r),
             };
-            let (delete, drop) = match t.get(5).copied() {
-                None => (false, false),
-                Some(b"delete") => (true, false),
-                Some(b"drop") => (true, true),
-                Some(_) => {
-                    r.line(BAD_FORMAT);
-                    return cmd.done();
-                }
+            let Some((delete, drop)) = delete_or_drop(t.get(5).copied()) else {
+                r.line(BAD_FORMAT);
+                return cmd.done();
             };
             let (fields, step) = match field_list(cmd, len, count, r) {
                 Ok(fs) => fs,

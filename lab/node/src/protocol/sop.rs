@@ -1,10 +1,8 @@
 //! `sop` (ch06): create, insert, delete, exist, get on sets.
 
-use std::io::Write;
-
 use crate::coll::{num, Elems, Fail, Kind};
 
-use super::elems::{create, create_tail, vlen_of, write_value, Cmd, BAD_FORMAT};
+use super::elems::{create, create_tail, delete_or_drop, values_reply, vlen_of, Cmd, BAD_FORMAT};
 use super::{Reply, Step, KEY_MAX};
 
 /// The most elements one `sop get` may ask for.
@@ -118,14 +116,9 @@ pub(crate) fn run(cmd: &mut Cmd, r: &mut Reply) -> Step {
                 r.line("CLIENT_ERROR invalid: too many count");
                 return cmd.done();
             }
-            let (delete, drop) = match t.get(4).copied() {
-                None => (false, false),
-                Some(b"delete") => (true, false),
-                Some(b"drop") => (true, true),
-                Some(_) => {
-                    r.line(BAD_FORMAT);
-                    return cmd.done();
-                }
+            let Some((delete, drop)) = delete_or_drop(t.get(4).copied()) else {
+                r.line(BAD_FORMAT);
+                return cmd.done();
             };
             let res = cmd.with_coll(t[2], Kind::Set, None, |c, meta| {
                 if !c.attr.readable {
@@ -139,20 +132,7 @@ pub(crate) fn run(cmd: &mut Cmd, r: &mut Reply) -> Step {
                 meta.unlink = drop && s.len() == 0;
                 Ok((got, meta.flags, meta.unlink))
             });
-            match res {
-                Ok(((elems, flags, dropped), _)) => {
-                    let _ = write!(r.out, "VALUE {flags} {}\r\n", elems.len());
-                    for v in &elems {
-                        write_value(r.out, v);
-                    }
-                    r.line(match (delete, dropped) {
-                        (false, _) => "END",
-                        (true, false) => "DELETED",
-                        (true, true) => "DELETED_DROPPED",
-                    });
-                }
-                Err(f) => r.line(f.reply()),
-            }
+            values_reply(r, res, delete);
             cmd.done()
         }
         _ => {
