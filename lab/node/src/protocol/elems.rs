@@ -68,6 +68,23 @@ impl<'a> Cmd<'a> {
         }
     }
 
+    /// An insert's optional `create <attributes>` from token `from` on (before `noreply`/`pipe`),
+    /// then its element's data block: Err(step) = return that step (a bad tail is refused first).
+    pub fn create_and_element(
+        &mut self,
+        from: usize,
+        kind: Kind,
+        vlen: usize,
+        r: &mut Reply,
+    ) -> Result<(Option<CreateAttr>, &'a [u8]), Step> {
+        let end = self.tokens.len() - r.noreply as usize;
+        let Ok(create) = create_tail(&self.tokens[from..end], kind) else {
+            r.line(BAD_FORMAT);
+            return Err(self.done());
+        };
+        Ok((create, self.element_data(vlen, r)?))
+    }
+
     /// The step after a data block of `vlen` bytes was used.
     pub fn done_data(&self, vlen: usize) -> Step {
         Step::Done(self.consumed + vlen + 2)

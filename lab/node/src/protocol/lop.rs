@@ -2,7 +2,7 @@
 
 use crate::coll::{Elems, Fail, Kind};
 
-use super::elems::{create, create_tail, delete_or_drop, values_reply, vlen_of, Cmd, BAD_FORMAT};
+use super::elems::{create, delete_or_drop, values_reply, vlen_of, Cmd, BAD_FORMAT};
 use super::{Reply, Step, KEY_MAX};
 
 /// `<index>` or `<from>..<to>`
@@ -95,13 +95,8 @@ fn insert(cmd: &mut Cmd, r: &mut Reply) -> Step {
         r.line(BAD_FORMAT);
         return cmd.done();
     };
-    let end = n - r.noreply as usize;
-    let Ok(create) = create_tail(&t[5..end], Kind::List) else {
-        r.line(BAD_FORMAT);
-        return cmd.done();
-    };
-    let value = match cmd.element_data(vlen, r) {
-        Ok(v) => v,
+    let (create, value) = match cmd.create_and_element(5, Kind::List, vlen, r) {
+        Ok(got) => got,
         Err(step) => return step,
     };
     let limits = &cmd.state.coll_limits;

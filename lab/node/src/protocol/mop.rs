@@ -5,7 +5,7 @@ use std::io::Write;
 use crate::coll::map::MAX_FIELD_LEN;
 use crate::coll::{num, Elems, Fail, Kind};
 
-use super::elems::{create, create_tail, delete_or_drop, split_names, vlen_of, Cmd, Data, BAD_FORMAT};
+use super::elems::{create, delete_or_drop, split_names, vlen_of, Cmd, Data, BAD_FORMAT};
 use super::{Reply, Step, KEY_MAX};
 
 /// `<lenfields> <numfields>`: Err(Some(len)) = a bad value whose field list is skipped,
@@ -43,13 +43,8 @@ pub(crate) fn run(cmd: &mut Cmd, r: &mut Reply) -> Step {
                 r.line(BAD_FORMAT);
                 return cmd.done();
             };
-            let end = n - r.noreply as usize;
-            let Ok(create) = create_tail(&t[5..end], Kind::Map) else {
-                r.line(BAD_FORMAT);
-                return cmd.done();
-            };
-            let value = match cmd.element_data(vlen, r) {
-                Ok(v) => v,
+            let (create, value) = match cmd.create_and_element(5, Kind::Map, vlen, r) {
+                Ok(got) => got,
                 Err(step) => return step,
             };
             let upsert = sub == b"upsert";

@@ -2,7 +2,7 @@
 
 use crate::coll::{num, Elems, Fail, Kind};
 
-use super::elems::{create, create_tail, delete_or_drop, values_reply, vlen_of, Cmd, BAD_FORMAT};
+use super::elems::{create, delete_or_drop, values_reply, vlen_of, Cmd, BAD_FORMAT};
 use super::{Reply, Step, KEY_MAX};
 
 /// The most elements one `sop get` may ask for.
@@ -22,13 +22,8 @@ pub(crate) fn run(cmd: &mut Cmd, r: &mut Reply) -> Step {
                 r.line(BAD_FORMAT);
                 return cmd.done();
             };
-            let end = n - r.noreply as usize;
-            let Ok(create) = create_tail(&t[4..end], Kind::Set) else {
-                r.line(BAD_FORMAT);
-                return cmd.done();
-            };
-            let value = match cmd.element_data(vlen, r) {
-                Ok(v) => v,
+            let (create, value) = match cmd.create_and_element(4, Kind::Set, vlen, r) {
+                Ok(got) => got,
                 Err(step) => return step,
             };
             let limits = &cmd.state.coll_limits;
